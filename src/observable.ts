@@ -1,0 +1,75 @@
+/**
+ * A value shared between a session and its frontend. The same class serves the server
+ * (`session.observable`) and the frontends (`Bonito.observable(id)` in the page,
+ * `frontend.observable(id)` in Node); only the function that sends an update differs.
+ */
+
+/** Sends an update to the other side; resolves when the transport has taken it. */
+export type UpdateSender = (id: string, value: unknown) => Promise<void>;
+
+export type Listener<T> = (value: T) => void;
+
+export class Observable<T = unknown> {
+  private readonly listeners = new Set<Listener<T>>();
+
+  constructor(
+    /** Identifier shared by both sides. */
+    readonly id: string,
+    private current: T,
+    private readonly sendUpdate: UpdateSender,
+  ) {}
+
+  /** The latest value, from either side. */
+  get value(): T {
+    return this.current;
+  }
+
+  /**
+   * Change the value: local listeners fire, and the other side receives it once.
+   * Resolves when the transport has taken the update, so awaiting it gives backpressure
+   * to a producer that streams large values.
+   */
+  set(value: T): Promise<void> {
+    this.current = value;
+    this.notify(value);
+    return this.sendUpdate(this.id, value);
+  }
+
+  /** Call `listener` on every later change (not at once). Returns an unsubscribe function. */
+  on(listener: Listener<T>): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /**
+   * Apply a value that came from the other side: update and notify, without sending it
+   * back (that would echo every change forever).
+   * @internal
+   */
+  receive(value: T): void {
+    this.current = value;
+    this.notify(value);
+  }
+
+  /**
+   * Take the value the other side registered this observable with: not a change, so no
+   * listener fires.
+   * @internal
+   */
+  register(value: T): void {
+    this.current = value;
+  }
+
+  private notify(value: T): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(value);
+      } catch (error) {
+        // One failing listener must not starve the others or break message processing.
+        console.error(`bonito: listener of observable ${this.id} threw`, error);
+      }
+    }
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * Whole frames, as Bonito v5 puts them on the transport: one message per frame.
+ *
+ * Server → frontend: msgpack extension 107 (SerializedMessage)
+ *   [session_id, "root"|"sub", ext 0x12(msgpack ext 106 SessionCache), ext 0x12(msgpack message)],
+ * gzip-compressed when the session has compression on (Julia `serialize_binary`).
+ * Frontend → server: msgpack of the plain message map, zlib-compressed (`Pako.deflate`) when
+ * on (Bonito's JS `encode_binary`).
+ *
+ * Compression is not detected, exactly as in Bonito: with it on, a frame must inflate (gzip or
+ * zlib, either side); with it off, a compressed frame is not msgpack and is rejected (the error
+ * then says it looks compressed, the usual cause being a mismatched setting).
+ */
+import {
+  ExtData,
+  concatBytes,
+  decodeContext,
+  decodeSerializedMessage,
+  pack,
+  packPieces,
+  plainBytes,
+  unpack,
+  unpackPlain,
+} from "./extensions.js";
+import { DEFAULT_MAX_INFLATED_BYTES, compressionFormat, gzip, inflate, zlibDeflate } from "./compression.js";
+import { ProtocolError, SessionCache, describeValue, validateMessage, type BonitoMessage, type SessionType } from "./messages.js";
+
+/** Options for {@link encodeServerFrame}. */
+export interface ServerFrameOptions {
+  /** "sub" for a subsession's messages; default "root". */
+  sessionType?: SessionType;
+  /** Objects for the frame's SessionCache (Bonito: observables first sent by this message); default none. */
+  cache?: readonly unknown[];
+}
+
+/** Options for the decoders. */
+export interface DecodeOptions {
+  /** Largest accepted size of an inflated frame; default {@link DEFAULT_MAX_INFLATED_BYTES}. */
+  maxInflatedBytes?: number;
+}
+
+/** A decoded server frame with its envelope: what Bonito's JS registers before processing the message. */
+export interface ServerFrame {
+  sessionId: string;
+  sessionType: SessionType;
+  /** The frame's own cache first, then those of envelopes nested in the message, in wire order. */
+  caches: SessionCache[];
+  message: BonitoMessage;
+}
+
+/** Largest payload one msgpack extension can hold (ext 32 has a 32-bit length). */
+const MAX_EXT_BYTES = 0xffffffff;
+
+/**
+ * The msgpack header of an extension of `size` bytes: the shortest form (fixext for 1, 2, 4, 8
+ * and 16 bytes, as msgpack-javascript and MsgPack.jl write), or ext 32 when `wide`, so that
+ * its length is known before the size is.
+ */
+function extHeader(type: number, size: number, wide = false): Uint8Array {
+  if (size > MAX_EXT_BYTES) throw new ProtocolError(`frame too large: ${size} bytes do not fit in one msgpack extension`);
+  if (!wide) {
+    const fixext = [1, 2, 4, 8, 16].indexOf(size);
+    if (fixext >= 0) return Uint8Array.of(0xd4 + fixext, type);
+    if (size < 0x100) return Uint8Array.of(0xc7, size, type);
+    if (size < 0x10000) return Uint8Array.of(0xc8, size >>> 8, size & 0xff, type);
+  }
+  const header = Uint8Array.of(0xc9, 0, 0, 0, 0, type);
+  new DataView(header.buffer).setUint32(1, size);
+  return header;
+}
+
+/** The widths a msgpack str header can have for `length` bytes of UTF-8, shortest first. */
+function strHeaderWidths(length: number): number[] {
+  return [length < 32 ? 1 : 0, length < 0x100 ? 2 : 0, length < 0x10000 ? 3 : 0, 5].filter((w) => w > 0);
+}
+
+function strHeader(length: number, width: number): Uint8Array {
+  if (width === 1) return Uint8Array.of(0xa0 | length);
+  if (width === 2) return Uint8Array.of(0xd9, length);
+  if (width === 3) return Uint8Array.of(0xda, length >>> 8, length & 0xff);
+  const header = Uint8Array.of(0xdb, 0, 0, 0, 0);
+  new DataView(header.buffer).setUint32(1, length);
+  return header;
+}
+
+/** fixarray, array 16 and array 32 headers for the envelope's 4 elements. */
+const TUPLE4_HEADERS = [Uint8Array.of(0x94), Uint8Array.of(0xdc, 0, 4), Uint8Array.of(0xdd, 0, 0, 0, 4)];
+
+const utf8 = new TextEncoder();
+
+/**
+ * The envelope up to its message: [session_id, session_type, ext 0x12(cache), ...]. `padding`
+ * (0–7) extra bytes are spent on wider-than-needed headers, which every msgpack reader accepts
+ * (shortest when 0); that is how a large typed array in the message lands 8-byte aligned in the
+ * frame, so the receiver can view it without a copy. Some combination always fits: the two
+ * strings and the array header widen by {0, 1, 2, 4}, {0, 1, 2, 4} (or {0, 1, 3}) and {0, 2, 4}.
+ */
+function envelopeHead(sessionId: string, sessionType: SessionType, cache: Uint8Array, padding: number): Uint8Array[] {
+  const id = utf8.encode(sessionId);
+  const type = utf8.encode(sessionType);
+  const idWidths = strHeaderWidths(id.byteLength);
+  const typeWidths = strHeaderWidths(type.byteLength);
+  let best: { tuple: Uint8Array; idWidth: number; typeWidth: number; extra: number } | undefined;
+  for (const tuple of TUPLE4_HEADERS) {
+    for (const idWidth of idWidths) {
+      for (const typeWidth of typeWidths) {
+        const extra = tuple.byteLength - 1 + (idWidth - idWidths[0]!) + (typeWidth - typeWidths[0]!);
+        if (extra % 8 === padding && (!best || extra < best.extra)) best = { tuple, idWidth, typeWidth, extra };
+      }
+    }
+  }
+  const { tuple, idWidth, typeWidth } = best!;
+  return [tuple, strHeader(id.byteLength, idWidth), id, strHeader(type.byteLength, typeWidth), type, extHeader(0x12, cache.byteLength), cache];
+}
+
+function byteLength(parts: readonly Uint8Array[]): number {
+  let size = 0;
+  for (const part of parts) size += part.byteLength;
+  return size;
+}
+
+/** Frames arrive as Uint8Array (Node Buffers included) or, from a browser channel, ArrayBuffer. */
+function toBytes(frame: unknown): Uint8Array {
+  if (frame instanceof Uint8Array) return plainBytes(frame);
+  if (frame instanceof ArrayBuffer) return new Uint8Array(frame);
+  throw new ProtocolError(`a frame must be a Uint8Array or ArrayBuffer, got ${describeValue(frame)}`);
+}
+
+/** Undoes the session's compression, or checks that there is nothing to undo. */
+function decompress(bytes: Uint8Array, compression: boolean, options: DecodeOptions): Uint8Array {
+  if (bytes.byteLength === 0) throw new ProtocolError("empty frame");
+  return compression ? inflate(bytes, options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES) : bytes;
+}
+
+/**
+ * Runs `step` on the frame's bytes, turning anything it throws into a ProtocolError, with a
+ * hint when the frame looks compressed but compression is off.
+ */
+function guard<T>(frame: unknown, compression: boolean, step: (bytes: Uint8Array) => T): T {
+  const bytes = toBytes(frame);
+  try {
+    return step(bytes);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    const format = compression ? null : compressionFormat(bytes);
+    const hint = format ? ` (the frame looks ${format}-compressed, but compression is off for this session)` : "";
+    if (error instanceof ProtocolError && !hint) throw error;
+    throw new ProtocolError(`${error instanceof ProtocolError ? "" : "invalid frame: "}${reason}${hint}`);
+  }
+}
+
+/**
+ * Encodes a server → frontend frame: the message in a SerializedMessage envelope (extension
+ * 107) with its SessionCache, gzip-compressed when `compression` is on. Validates the message.
+ * A large typed array in the message is copied once, into the frame, and placed 8-byte aligned.
+ */
+export function encodeServerFrame(
+  sessionId: string,
+  message: BonitoMessage,
+  compression: boolean,
+  options: ServerFrameOptions = {},
+): Uint8Array {
+  if (typeof sessionId !== "string") throw new ProtocolError(`session id must be a string, got ${describeValue(sessionId)}`);
+  const sessionType = options.sessionType ?? "root";
+  if (sessionType !== "root" && sessionType !== "sub") {
+    throw new ProtocolError(`session type must be "root" or "sub", got ${String(sessionType)}`);
+  }
+  validateMessage(message);
+  // The cache is packed (copied) first: packPieces reuses one buffer for the message.
+  const cache = pack(new SessionCache(sessionId, sessionType, options.cache ?? []));
+  const body = packPieces(message);
+  const bodySize = byteLength(body);
+  // body[1], when present, is the first large typed array. Its offset is only known once the
+  // headers' lengths are, so those headers take their fixed-length (ext 32) form.
+  const gathered = body.length > 1;
+  let head = envelopeHead(sessionId, sessionType, cache, 0);
+  if (gathered) {
+    const offset = 6 + byteLength(head) + 6 + body[0]!.byteLength;
+    head = envelopeHead(sessionId, sessionType, cache, (8 - (offset % 8)) % 8);
+  }
+  const bodyHeader = extHeader(0x12, bodySize, gathered);
+  const outerHeader = extHeader(107, byteLength(head) + bodyHeader.byteLength + bodySize, gathered);
+  const parts = [outerHeader, ...head, bodyHeader, ...body];
+  return compression ? gzip(parts) : concatBytes(parts);
+}
+
+/**
+ * Decodes a server → frontend frame with its envelope: what Bonito's JS `decode_binary`
+ * unpacks, including the session caches it would register. Throws only ProtocolError.
+ */
+export function decodeServerEnvelope(frame: Uint8Array | ArrayBuffer, compression: boolean, options: DecodeOptions = {}): ServerFrame {
+  return guard(frame, compression, (raw) => {
+    const outer = unpackPlain(decompress(raw, compression, options));
+    // Decoded ExtData always holds bytes (a function only appears when encoding).
+    if (!(outer instanceof ExtData) || outer.type !== 107 || !(outer.data instanceof Uint8Array)) {
+      const got = outer instanceof ExtData ? `extension ${outer.type}` : describeValue(outer);
+      throw new ProtocolError(`a server frame must be extension 107 (SerializedMessage), got ${got}`);
+    }
+    // Depth 1: the envelope itself is the first extension level.
+    const context = decodeContext(1);
+    const envelope = decodeSerializedMessage(outer.data, context);
+    validateMessage(envelope.message);
+    return {
+      sessionId: envelope.cache.sessionId,
+      sessionType: envelope.cache.sessionType,
+      caches: context.caches,
+      message: envelope.message,
+    };
+  });
+}
+
+/**
+ * Decodes a server → frontend frame to its message: what Bonito's JS `decode_binary` returns.
+ * Validates the message; throws only ProtocolError.
+ */
+export function decodeServerFrame(frame: Uint8Array | ArrayBuffer, compression: boolean, options: DecodeOptions = {}): BonitoMessage {
+  return decodeServerEnvelope(frame, compression, options).message;
+}
+
+/**
+ * Encodes a frontend → server frame: msgpack of the plain message map, zlib-compressed when
+ * `compression` is on (as Bonito's JS `encode_binary`). Validates the message.
+ */
+export function encodeClientFrame(message: BonitoMessage, compression: boolean): Uint8Array {
+  validateMessage(message);
+  const pieces = packPieces(message);
+  return compression ? zlibDeflate(pieces) : concatBytes(pieces);
+}
+
+/**
+ * Decodes a frontend → server frame (gzip or zlib when `compression` is on). Validates the
+ * message; throws only ProtocolError.
+ */
+export function decodeClientFrame(frame: Uint8Array | ArrayBuffer, compression: boolean, options: DecodeOptions = {}): BonitoMessage {
+  return guard(frame, compression, (raw) => {
+    const message = unpack(decompress(raw, compression, options));
+    validateMessage(message);
+    return message;
+  });
+}

@@ -1,0 +1,51 @@
+/**
+ * Bonito v5's wire protocol, shared by the Node host and the browser runtime: message codes
+ * and shapes (messages.ts), msgpack extensions (extensions.ts), compression (compression.ts)
+ * and whole frames in each direction (codec.ts).
+ */
+export {
+  MessageType,
+  ProtocolError,
+  JSCode,
+  ObservableRef,
+  CacheKey,
+  NdArray,
+  SessionCache,
+  SerializedMessage,
+  isMessageTypeCode,
+  messageTypeName,
+  validateMessage,
+  isPlainObject,
+  describeValue,
+  type MessageTypeCode,
+  type BonitoMessage,
+  type BonitoTypedArray,
+  type Interpolated,
+  type SessionType,
+} from "./messages.js";
+export {
+  ExtensionTag,
+  ExtData,
+  extensionCodec,
+  isBonitoTypedArray,
+  pack,
+  packPieces,
+  concatBytes,
+  decodeContext,
+  unpack,
+  unpackPlain,
+  plainBytes,
+  type CodecContext,
+  type Gathered,
+} from "./extensions.js";
+export { DEFAULT_MAX_INFLATED_BYTES, compressionFormat, gzip, zlibDeflate, inflate } from "./compression.js";
+export {
+  encodeServerFrame,
+  decodeServerFrame,
+  decodeServerEnvelope,
+  encodeClientFrame,
+  decodeClientFrame,
+  type ServerFrame,
+  type ServerFrameOptions,
+  type DecodeOptions,
+} from "./codec.js";

@@ -1,0 +1,53 @@
+/** Deterministic test data and small waiting helpers shared by the tests. */
+import type { Observable } from "../../src/observable.js";
+
+/** `size` pseudo-random bytes from `seed` (xorshift), so a mismatch is reproducible. */
+export function patternBytes(size: number, seed = 1): Uint8Array {
+  const bytes = new Uint8Array(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    bytes[i] = x & 0xff;
+  }
+  return bytes;
+}
+
+/** Resolves with the next value `observable` receives; rejects after `timeoutMs`. */
+export function nextValue<T>(observable: Observable<T>, timeoutMs = 20_000, what = observable.id): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no update of ${what} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const off = observable.on((value) => {
+      clearTimeout(timer);
+      off();
+      resolve(value);
+    });
+  });
+}
+
+/** Resolves once `predicate()` holds, polling; rejects after `timeoutMs` with `what`. */
+export async function waitUntil(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Rejects with `what` if `promise` does not settle within `timeoutMs`. */
+export function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms: ${what}`)), timeoutMs);
+    }),
+  ]);
+}
+
+export const KiB = 1024;
+export const MiB = 1024 * 1024;
