@@ -84,8 +84,12 @@ export async function serve(app: App, options: ServeOptions = {}): Promise<Bonit
   async function handleRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? "/", baseUrl);
     if (request.method !== "GET" && request.method !== "HEAD") return respond(response, 405, "text/plain", "method not allowed\n");
+    // Browsers ask for it on every page; a 404 would only add noise to their console.
+    if (url.pathname === "/favicon.ico") return respond(response, 204, "image/x-icon", "");
     if (url.pathname.startsWith("/bonito/")) return serveAsset(url.pathname.slice("/bonito/".length), response);
     if (url.pathname !== "/") return respond(response, 404, "text/plain", `no such path: ${url.pathname}\n`);
+    // A HEAD must not create a session nobody will use.
+    if (request.method === "HEAD") return respond(response, 200, "text/html; charset=utf-8", "");
     const wantsJson = (request.headers.accept ?? "").includes("application/json");
     const { session, body, bootstrap } = await createSession();
     if (wantsJson) return respond(response, 200, "application/json", JSON.stringify(bootstrap));

@@ -9,9 +9,12 @@ import type { BonitoContract } from "../frontend/contract.js";
 import type { SessionBootstrap } from "../server.js";
 import { fromBase64 } from "../base64.js";
 import { frontendTransports, type FrontendTransport } from "./transports.js";
+// Node frontends speak every connection type this package ships.
+import "../webrtc/node-frontend.js";
 
 export { registerFrontendTransport, type FrontendTransport, type FrontendTransportFactory } from "./transports.js";
 export type { ConnectionStatus } from "../frontend/runtime.js";
+export type { SessionBootstrap } from "../server.js";
 
 export interface ConnectFrontendOptions {
   /** Reject if the connection is not open within this time. Default 15 s. */
@@ -44,7 +47,18 @@ export interface Frontend {
 
 /** Open a session at `url` (as served by `serve()`) as a Node frontend. */
 export async function connectFrontend(url: string, options: ConnectFrontendOptions = {}): Promise<Frontend> {
-  const bootstrap = await fetchBootstrap(url);
+  return connectWithBootstrap(await fetchBootstrap(url), options, url);
+}
+
+/**
+ * Join a session from a bootstrap obtained some other way (see {@link fetchBootstrap}).
+ * A bootstrap is single use: WebRTC tokens are consumed by the first join.
+ */
+export async function connectWithBootstrap(
+  bootstrap: SessionBootstrap,
+  options: ConnectFrontendOptions = {},
+  url = `session ${bootstrap.sessionId}`,
+): Promise<Frontend> {
   const factory = frontendTransports.get(bootstrap.connection.type);
   if (!factory) {
     throw new Error(
@@ -61,7 +75,12 @@ export async function connectFrontend(url: string, options: ConnectFrontendOptio
   });
   runtime.init_session(bootstrap.sessionId, bootstrap.init ? fromBase64(bootstrap.init) : null, "root", bootstrap.compression);
   let transport: FrontendTransport | undefined;
-  transport = await factory({ bootstrap, bonito: runtime as BonitoContract, timeoutMs, options: options.transport ?? {} });
+  try {
+    transport = await factory({ bootstrap, bonito: runtime as BonitoContract, timeoutMs, options: options.transport ?? {} });
+  } catch (error) {
+    runtime.dispose();
+    throw error;
+  }
 
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
@@ -97,7 +116,8 @@ export async function connectFrontend(url: string, options: ConnectFrontendOptio
   };
 }
 
-async function fetchBootstrap(url: string): Promise<SessionBootstrap> {
+/** Fetch the JSON bootstrap of a new session at `url`. */
+export async function fetchBootstrap(url: string): Promise<SessionBootstrap> {
   const response = await fetch(url, { headers: { accept: "application/json" } });
   if (!response.ok) throw new Error(`bootstrap request to ${url} failed: HTTP ${response.status} ${await response.text()}`);
   const bootstrap = (await response.json()) as SessionBootstrap;

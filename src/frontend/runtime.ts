@@ -32,7 +32,17 @@ export interface RuntimeOptions {
 
 const PING_INTERVAL_MS = 5000;
 
+/** Traffic counters of a runtime, for status displays. */
+export interface RuntimeStats {
+  framesSent: number;
+  bytesSent: number;
+  framesReceived: number;
+  bytesReceived: number;
+}
+
 export class BonitoRuntime {
+  /** Frames and bytes that crossed the connection (encoded sizes). */
+  readonly stats: RuntimeStats = { framesSent: 0, bytesSent: 0, framesReceived: 0, bytesReceived: 0 };
   /** Bonito's `Sessions` namespace, as connection glue calls it after a reconnect. */
   readonly Sessions = {
     reannounce_initialized_sessions: (): void => this.announceLoaded(),
@@ -127,6 +137,8 @@ export class BonitoRuntime {
    */
   decode_binary(bytes: Uint8Array | ArrayBuffer, compression: boolean = this.compression): BonitoMessage {
     const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    this.stats.framesReceived++;
+    this.stats.bytesReceived += view.byteLength;
     const frame = decodeServerEnvelope(view, compression);
     for (const cache of frame.caches) {
       for (const object of cache.objects) {
@@ -180,8 +192,12 @@ export class BonitoRuntime {
       this.queue.push(message);
       return;
     }
-    const sent = this.sendFunction(encodeClientFrame(message, this.compression));
-    if (sent === false || sent === undefined) {
+    const frame = encodeClientFrame(message, this.compression);
+    const sent = this.sendFunction(frame);
+    if (sent !== false && sent !== undefined) {
+      this.stats.framesSent++;
+      this.stats.bytesSent += frame.byteLength;
+    } else {
       // The transport refused: keep the message for the next open instead of dropping it.
       this.queue.push(message);
       this.on_connection_connecting();

@@ -1,0 +1,12 @@
+/**
+ * `bonito-webrtc/webrtc`: the WebRTC data-channel connection. Register it with
+ * `registerConnection(() => new WebRTCConnection(), { name: "webrtc" })`.
+ */
+import "./node-frontend.js";
+
+export { WebRTCConnection, type WebRTCConnectionOptions } from "./connection.js";
+export { NegotiationError, type NegotiationFailure } from "./negotiation.js";
+export type { IceServer, WebRTCBootstrap } from "./options.js";
+export type { BackendName } from "./backends.js";
+export type { FramedChannelOptions, CloseInfo } from "../transport/index.js";
+export { SignalingServer, type SignalingServerOptions } from "../../signaling/index.js";

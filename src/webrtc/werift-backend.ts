@@ -1,0 +1,40 @@
+/**
+ * The Node WebRTC stack: werift's RTCPeerConnection configured for our data channel, and
+ * its adapter to the shared transport. Used by the server peer and by Node frontends.
+ */
+import { RTCPeerConnection } from "werift";
+import { wrapWeriftChannel } from "../transport/index.js";
+import type { ChannelPort } from "../transport/index.js";
+import type { DataChannelLike, PeerConnectionLike } from "./negotiation.js";
+import { ADVERTISED_MAX_MESSAGE_SIZE, type IceServer } from "./options.js";
+
+/** A WebRTC stack behind the shared negotiation and framing code. */
+export interface WebRTCBackend {
+  readonly name: string;
+  createPeerConnection(iceServers: IceServer[]): PeerConnectionLike;
+  wrapChannel(channel: DataChannelLike, pc: PeerConnectionLike): ChannelPort;
+  /** Release what `createPeerConnection` made when negotiation failed. */
+  closePeerConnection(pc: PeerConnectionLike): void;
+}
+
+export const weriftBackend: WebRTCBackend = {
+  name: "werift",
+  createPeerConnection(iceServers) {
+    const pc = new RTCPeerConnection({
+      // werift defaults to a public STUN server; an empty list keeps it offline unless asked.
+      iceServers,
+      // werift skips loopback otherwise, and same-machine peers then find no route.
+      iceAdditionalHostAddresses: ["127.0.0.1"],
+      // Advertise more than werift's 64 KiB so browsers may send us larger fragments; we
+      // still fragment at the remote's limit. Never 0: "unlimited" loses large messages.
+      maxMessageSize: ADVERTISED_MAX_MESSAGE_SIZE,
+    } as ConstructorParameters<typeof RTCPeerConnection>[0]);
+    return pc as unknown as PeerConnectionLike;
+  },
+  wrapChannel(channel, pc) {
+    return wrapWeriftChannel(channel as never, pc as never);
+  },
+  closePeerConnection(pc) {
+    void (pc as unknown as RTCPeerConnection).close().catch(() => {});
+  },
+};

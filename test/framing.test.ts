@@ -1,0 +1,570 @@
+/**
+ * Framing (fragment / reassemble / control messages) and FramedChannel's
+ * write, close and liveness logic over a scripted in-memory port.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  FramingError,
+  Kind,
+  MAX_CLOSE_REASON_BYTES,
+  Reassembler,
+  decodeHeader,
+  encodeClose,
+  encodeHeader,
+  encodeHeartbeat,
+  fragmentCount,
+  fragmentFrame,
+  iterateFragments,
+} from "../src/framing/index.js";
+import { FramedChannel } from "../src/transport/framed-channel.js";
+import type { ChannelPort } from "../src/transport/port.js";
+
+const KiB = 1024;
+const MiB = 1024 * 1024;
+
+/** Deterministic PRNG (mulberry32), so failures reproduce. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `size` pseudo-random bytes determined by `seed`. */
+function randomBytes(size: number, seed: number): Uint8Array {
+  const next = prng(seed);
+  const bytes = new Uint8Array(size);
+  const words = new Uint32Array(bytes.buffer, 0, size >>> 2);
+  for (let i = 0; i < words.length; i++) words[i] = (next() * 4294967296) >>> 0;
+  for (let i = words.length * 4; i < size; i++) bytes[i] = (next() * 256) | 0;
+  return bytes;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+/** Feeds messages to a reassembler and returns the single frame they make. */
+function reassemble(messages: Uint8Array[], maxFrameSize = 256 * MiB): Uint8Array {
+  const reassembler = new Reassembler(maxFrameSize);
+  let frame: Uint8Array | null = null;
+  messages.forEach((message, i) => {
+    const event = reassembler.push(message);
+    if (i < messages.length - 1) assert.equal(event, null, `message ${i} must not complete a frame`);
+    else if (event?.kind === "frame") frame = event.frame;
+  });
+  assert.ok(frame, "the last message completes the frame");
+  assert.equal(reassembler.pendingBytes, 0);
+  return frame;
+}
+
+function message(kind: number, payload: ArrayLike<number> = []): Uint8Array {
+  return Uint8Array.from([kind, ...Array.from(payload)]);
+}
+
+describe("fragmentFrame / Reassembler round trip", () => {
+  const sizes = [0, 1, 64 * KiB - 2, 64 * KiB - 1, 64 * KiB, 64 * KiB + 1, 1 * MiB, 32 * MiB];
+  const maxMessageSizes = [2, 1200, 16 * KiB, 64 * KiB, 256 * KiB, Infinity];
+
+  for (const size of sizes) {
+    const frame = randomBytes(size, size + 1);
+    for (const maxMessageSize of maxMessageSizes) {
+      // Two-byte messages for a 32 MiB frame would be 32 million messages: pointless and slow.
+      if (maxMessageSize === 2 && size > 64 * KiB + 1) continue;
+      it(`${size} bytes at max message size ${maxMessageSize}`, () => {
+        const messages = fragmentFrame(frame, maxMessageSize);
+        assert.equal(messages.length, fragmentCount(size, maxMessageSize));
+        messages.forEach((m, i) => {
+          assert.ok(m.length <= maxMessageSize, `message ${i} is ${m.length} bytes`);
+          assert.equal(m[0], encodeHeader(i === messages.length - 1 ? Kind.DATA_LAST : Kind.DATA_MORE));
+          assert.notEqual(m.buffer, frame.buffer, "each message is a new buffer");
+          if (i > 0) assert.notEqual(m.buffer, messages[i - 1]!.buffer);
+        });
+        // Only the last message may be short: fragments are as large as allowed.
+        if (maxMessageSize !== Infinity) {
+          messages.slice(0, -1).forEach((m) => assert.equal(m.length, maxMessageSize));
+        }
+        assert.ok(sameBytes(reassemble(messages), frame), "byte-exact");
+      });
+    }
+  }
+
+  it("an empty frame is one DATA_LAST message without payload", () => {
+    const messages = fragmentFrame(new Uint8Array(0), 64 * KiB);
+    assert.deepEqual(messages, [Uint8Array.of(encodeHeader(Kind.DATA_LAST))]);
+    const event = new Reassembler(0).push(messages[0]!);
+    assert.equal(event?.kind, "frame");
+    assert.equal(event.kind === "frame" && event.frame.length, 0);
+  });
+
+  it("a single-message frame is a view into the message (no copy)", () => {
+    const [only] = fragmentFrame(randomBytes(1000, 7), 64 * KiB);
+    const event = new Reassembler(MiB).push(only!);
+    assert.ok(event?.kind === "frame");
+    assert.equal(event.frame.buffer, only!.buffer);
+    assert.equal(event.frame.byteOffset, only!.byteOffset + 1);
+  });
+
+  it("iterateFragments creates messages lazily", () => {
+    const iterator = iterateFragments(new Uint8Array(10 * MiB), 64 * KiB);
+    const first = iterator.next();
+    assert.equal(first.done, false);
+    assert.equal(first.value!.length, 64 * KiB);
+    iterator.return(undefined);
+  });
+
+  it("rejects a max message size that leaves no room for payload", () => {
+    assert.throws(() => fragmentFrame(new Uint8Array(10), 1), RangeError);
+    assert.throws(() => fragmentFrame(new Uint8Array(10), 0), RangeError);
+    assert.throws(() => fragmentFrame(new Uint8Array(10), 1.5), RangeError);
+  });
+
+  it("seeded random frames and message sizes, with heartbeats between fragments", () => {
+    const next = prng(20240601);
+    const reassembler = new Reassembler(4 * MiB);
+    for (let round = 0; round < 300; round++) {
+      const size = Math.floor(next() ** 3 * 400 * KiB);
+      const maxMessageSize = 2 + Math.floor(next() * 80 * KiB);
+      const frame = randomBytes(size, round);
+      const messages = fragmentFrame(frame, maxMessageSize);
+      let got: Uint8Array | null = null;
+      for (const m of messages) {
+        if (next() < 0.05) assert.deepEqual(reassembler.push(encodeHeartbeat()), { kind: "heartbeat" });
+        const event = reassembler.push(m);
+        if (event?.kind === "frame") got = event.frame;
+      }
+      assert.ok(got && sameBytes(got, frame), `round ${round}: ${size} bytes at ${maxMessageSize}`);
+    }
+  });
+
+  it("reassembles any split a peer chooses (random cut points, empty fragments)", () => {
+    const next = prng(99);
+    for (let round = 0; round < 200; round++) {
+      const frame = randomBytes(Math.floor(next() * 200 * KiB), 1000 + round);
+      const cuts = new Set<number>();
+      const cutCount = Math.floor(next() * 40);
+      for (let i = 0; i < cutCount; i++) cuts.add(Math.floor(next() * (frame.length + 1)));
+      const points = [0, ...[...cuts].sort((x, y) => x - y), frame.length];
+      const messages: Uint8Array[] = [];
+      for (let i = 0; i < points.length - 1; i++) {
+        const kind = i === points.length - 2 ? Kind.DATA_LAST : Kind.DATA_MORE;
+        const piece = frame.subarray(points[i]!, points[i + 1]!);
+        const m = new Uint8Array(1 + piece.length);
+        m[0] = encodeHeader(kind);
+        m.set(piece, 1);
+        messages.push(m);
+      }
+      assert.ok(sameBytes(reassemble(messages), frame), `round ${round}`);
+    }
+  });
+});
+
+describe("Reassembler limits and bad input", () => {
+  it("accepts a frame of exactly maxFrameSize", () => {
+    const frame = randomBytes(100_000, 3);
+    assert.ok(sameBytes(reassemble(fragmentFrame(frame, 1000), 100_000), frame));
+    assert.ok(sameBytes(reassemble(fragmentFrame(frame, Infinity), 100_000), frame));
+  });
+
+  it("rejects an oversized frame on the fragment that crosses the cap, before keeping it", () => {
+    const reassembler = new Reassembler(1000);
+    assert.equal(reassembler.push(message(Kind.DATA_MORE, new Uint8Array(600))), null);
+    assert.equal(reassembler.push(message(Kind.DATA_MORE, new Uint8Array(400))), null);
+    assert.equal(reassembler.pendingBytes, 1000);
+    assert.throws(() => reassembler.push(message(Kind.DATA_MORE, new Uint8Array(1))), (error: unknown) => {
+      assert.ok(error instanceof FramingError);
+      assert.match(error.message, /exceeds the maximum frame size of 1000 bytes/);
+      return true;
+    });
+    assert.equal(reassembler.pendingBytes, 0, "nothing kept past the cap");
+  });
+
+  it("rejects an oversized single-message frame and an oversized last fragment", () => {
+    assert.throws(() => new Reassembler(10).push(message(Kind.DATA_LAST, new Uint8Array(11))), FramingError);
+    const reassembler = new Reassembler(10);
+    reassembler.push(message(Kind.DATA_MORE, new Uint8Array(10)));
+    assert.throws(() => reassembler.push(message(Kind.DATA_LAST, new Uint8Array(1))), FramingError);
+  });
+
+  it("a stream of 1 GiB announced fragments is stopped at the cap, not buffered", () => {
+    const reassembler = new Reassembler(4 * MiB);
+    const fragment = fragmentFrame(new Uint8Array(64 * KiB), 64 * KiB + 1)[0]!;
+    fragment[0] = encodeHeader(Kind.DATA_MORE);
+    let pushed = 0;
+    assert.throws(() => {
+      for (;;) {
+        reassembler.push(fragment);
+        pushed++;
+      }
+    }, FramingError);
+    assert.equal(pushed, 64, "exactly 4 MiB accepted");
+  });
+
+  it("rejects an empty message", () => {
+    assert.throws(() => new Reassembler(10).push(new Uint8Array(0)), /empty message/);
+  });
+
+  it("rejects unsupported versions", () => {
+    for (const byte of [0x40 | Kind.DATA_LAST, 0x80 | Kind.HEARTBEAT, 0xc0 | Kind.CLOSE]) {
+      assert.throws(() => new Reassembler(10).push(Uint8Array.of(byte)), /unsupported framing version/);
+    }
+  });
+
+  it("rejects unknown and reserved kinds", () => {
+    for (const kind of [0, 5, 6, 42, 63]) {
+      assert.throws(
+        () => new Reassembler(10).push(Uint8Array.of(kind, 1, 2)),
+        (error: unknown) => error instanceof FramingError && /unknown message kind/.test(error.message),
+      );
+    }
+  });
+
+  it("decodes the header layout: version in the top two bits, kind in the low six", () => {
+    assert.deepEqual(decodeHeader(0x42), { version: 1, kind: 2 });
+    assert.equal(encodeHeader(Kind.DATA_LAST), 0x02);
+  });
+});
+
+describe("control messages", () => {
+  it("CLOSE carries a UTF-8 reason", () => {
+    const event = new Reassembler(10).push(encodeClose("bye — für jetzt 👋"));
+    assert.deepEqual(event, { kind: "close", reason: "bye — für jetzt 👋" });
+  });
+
+  it("CLOSE with an empty reason", () => {
+    assert.deepEqual(new Reassembler(0).push(encodeClose("")), { kind: "close", reason: "" });
+  });
+
+  it("CLOSE reasons are cut on a character boundary", () => {
+    const long = encodeClose("é".repeat(1000));
+    assert.equal(long.length, 1 + MAX_CLOSE_REASON_BYTES);
+    const cut = encodeClose("aé€", 4); // 1 + 2 + 3 bytes; 4 allows "aé" only
+    assert.deepEqual(new Reassembler(0).push(cut), { kind: "close", reason: "aé" });
+  });
+
+  it("HEARTBEAT is one byte, a new buffer each time, and its payload is ignored", () => {
+    const a = encodeHeartbeat();
+    const b = encodeHeartbeat();
+    assert.deepEqual(a, Uint8Array.of(Kind.HEARTBEAT));
+    assert.notEqual(a.buffer, b.buffer);
+    assert.deepEqual(new Reassembler(0).push(message(Kind.HEARTBEAT, [1, 2, 3])), { kind: "heartbeat" });
+  });
+
+  it("control messages between fragments leave the frame intact", () => {
+    const frame = randomBytes(5000, 11);
+    const [first, second, third] = fragmentFrame(frame, 2000);
+    const reassembler = new Reassembler(MiB);
+    assert.equal(reassembler.push(first!), null);
+    assert.deepEqual(reassembler.push(encodeHeartbeat()), { kind: "heartbeat" });
+    assert.equal(reassembler.push(second!), null);
+    const last = reassembler.push(third!);
+    assert.ok(last?.kind === "frame" && sameBytes(last.frame, frame));
+  });
+});
+
+// ---------------------------------------------------------------------------
+// FramedChannel over a scripted port: deterministic checks of backpressure,
+// ordering, timeouts and close, independent of any WebRTC stack.
+
+/**
+ * A ChannelPort whose buffer drains only when the test says so. Like a real
+ * transport's socket, it keeps the process alive until it is closed
+ * (FramedChannel's own timers are unref'd and would not).
+ */
+class ScriptedPort implements ChannelPort {
+  private keepAlive: ReturnType<typeof setInterval> | null = setInterval(() => {}, 60_000);
+  sent: Uint8Array[] = [];
+  bufferedAmount = 0;
+  threshold = 0;
+  isOpen = true;
+  maxMessageSize = 16 * KiB;
+  closeCalls = 0;
+  peakBuffered = 0;
+  /** When true, sent data leaves the buffer at once (a fast network). */
+  autoDrain = false;
+  private low: (() => void) | null = null;
+  private message: ((data: Uint8Array) => void) | null = null;
+  private closeCb: (() => void) | null = null;
+  private error: ((error: Error) => void) | null = null;
+
+  send(data: Uint8Array): void {
+    if (!this.isOpen) throw new Error("port closed");
+    if (data.length > this.maxMessageSize) throw new Error("too big");
+    this.sent.push(data);
+    if (this.autoDrain) return;
+    this.bufferedAmount += data.length;
+    this.peakBuffered = Math.max(this.peakBuffered, this.bufferedAmount);
+  }
+  setBufferedAmountLowThreshold(bytes: number): void {
+    this.threshold = bytes;
+  }
+  onBufferedAmountLow(cb: (() => void) | null): void {
+    this.low = cb;
+  }
+  onMessage(cb: ((data: Uint8Array) => void) | null): void {
+    this.message = cb;
+  }
+  onClose(cb: (() => void) | null): void {
+    this.closeCb = cb;
+  }
+  onError(cb: ((error: Error) => void) | null): void {
+    this.error = cb;
+  }
+  close(): void {
+    this.closeCalls++;
+    this.isOpen = false;
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    this.keepAlive = null;
+  }
+  /** Drains the buffer (all of it by default), firing "low" on crossing the threshold. */
+  drain(bytes = this.bufferedAmount): void {
+    const before = this.bufferedAmount;
+    this.bufferedAmount = Math.max(0, before - bytes);
+    if (before > this.threshold && this.bufferedAmount <= this.threshold) this.low?.();
+  }
+  deliver(data: Uint8Array): void {
+    this.message?.(data);
+  }
+  peerCloses(): void {
+    this.isOpen = false;
+    this.closeCb?.();
+  }
+  fail(error: Error): void {
+    this.error?.(error);
+  }
+  dataMessages(): Uint8Array[] {
+    return this.sent.filter((m) => m[0] === Kind.DATA_MORE || m[0] === Kind.DATA_LAST);
+  }
+}
+
+const quiet = { heartbeatIntervalMs: 0, heartbeatTimeoutMs: 0 };
+
+/** Closes `channel` with the network draining freely, so close does not wait for the buffer. */
+async function closeDrained(channel: FramedChannel, port: ScriptedPort): Promise<void> {
+  port.drain();
+  port.autoDrain = true;
+  await channel.close();
+}
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe("FramedChannel (scripted port)", { timeout: 20_000 }, () => {
+  it("fragments at the port's limit, pauses above the high-water mark, resumes on low", async () => {
+    const port = new ScriptedPort();
+    const channel = new FramedChannel(port, { ...quiet, highWaterMark: 64 * KiB, lowWaterMark: 16 * KiB });
+    assert.equal(port.threshold, 16 * KiB);
+    const frame = randomBytes(1 * MiB, 5);
+    let done = false;
+    const write = channel.write(frame).then(() => (done = true));
+    await tick();
+    assert.equal(done, false, "paused for backpressure");
+    assert.ok(port.bufferedAmount > 64 * KiB && port.bufferedAmount <= 64 * KiB + 16 * KiB);
+    while (!done) {
+      port.drain();
+      await tick();
+    }
+    await write;
+    assert.ok(port.peakBuffered <= 64 * KiB + port.maxMessageSize, `peak ${port.peakBuffered}`);
+    assert.ok(port.sent.every((m) => m.length <= 16 * KiB));
+    assert.ok(sameBytes(reassemble(port.dataMessages()), frame));
+    await closeDrained(channel, port);
+  });
+
+  it("never exceeds maxFragmentSize even if the peer allows more", async () => {
+    const port = new ScriptedPort();
+    port.maxMessageSize = Infinity;
+    const channel = new FramedChannel(port, { ...quiet, maxFragmentSize: 1000, highWaterMark: 100 * MiB });
+    await channel.write(randomBytes(10_000, 1));
+    assert.deepEqual(port.sent.map((m) => m.length), Array(10).fill(1000).concat([11]));
+    await closeDrained(channel, port);
+  });
+
+  it("serializes concurrent writes: fragments never interleave", async () => {
+    const port = new ScriptedPort();
+    const channel = new FramedChannel(port, { ...quiet, highWaterMark: 32 * KiB, lowWaterMark: 0 });
+    const frames = [0, 1, 3, 4].map((i) => randomBytes(100 * KiB + i, i));
+    const writes = frames.map((f) => channel.write(f));
+    let settled = false;
+    void Promise.all(writes).then(() => (settled = true));
+    while (!settled) {
+      port.drain();
+      await tick();
+    }
+    const reassembler = new Reassembler(MiB);
+    const got: Uint8Array[] = [];
+    for (const m of port.dataMessages()) {
+      const event = reassembler.push(m);
+      if (event?.kind === "frame") got.push(event.frame);
+    }
+    assert.equal(got.length, frames.length);
+    got.forEach((g, i) => assert.ok(sameBytes(g, frames[i]!), `frame ${i}`));
+    await closeDrained(channel, port);
+  });
+
+  it("a write that makes no progress times out and closes the channel", async () => {
+    const port = new ScriptedPort();
+    const channel = new FramedChannel(port, { ...quiet, highWaterMark: 1000, lowWaterMark: 0, writeTimeoutMs: 100 });
+    const started = Date.now();
+    await assert.rejects(channel.write(new Uint8Array(50_000)), /write timed out/);
+    assert.ok(Date.now() - started >= 90);
+    const info = await channel.closed;
+    assert.match(info.reason, /write timed out/);
+    assert.ok(info.error);
+    assert.equal(port.closeCalls, 1);
+  });
+
+  it("close while a write waits: accepted writes drain first, then CLOSE is sent", async () => {
+    const port = new ScriptedPort();
+    const channel = new FramedChannel(port, { ...quiet, highWaterMark: 1000, lowWaterMark: 0 });
+    const frame = randomBytes(40_000, 2);
+    const write = channel.write(frame);
+    await tick();
+    const closing = channel.close("done");
+    assert.equal(channel.isOpen, false);
+    await assert.rejects(channel.write(new Uint8Array(1)), /channel is closing/);
+    while (!(await Promise.race([closing.then(() => true), tick().then(() => false)]))) port.drain();
+    await write;
+    const last = port.sent.at(-1)!;
+    assert.deepEqual(new Reassembler(0).push(last), { kind: "close", reason: "done" });
+    assert.ok(sameBytes(reassemble(port.dataMessages()), frame));
+    assert.deepEqual(await channel.closed, { reason: "done", remote: false });
+    await assert.rejects(channel.write(new Uint8Array(1)), /channel closed: done/);
+  });
+
+  it("close gives up on writes that cannot drain within closeTimeoutMs", async () => {
+    const port = new ScriptedPort();
+    const channel = new FramedChannel(port, { ...quiet, highWaterMark: 1000, lowWaterMark: 0, closeTimeoutMs: 50 });
+    const write = channel.write(new Uint8Array(40_000));
+    const rejected = assert.rejects(write, /channel closed/);
+    await channel.close("stuck");
+    await rejected;
+    assert.equal(port.closeCalls, 1);
+  });
+
+  it("close is idempotent", async () => {
+    const port = new ScriptedPort();
+    port.autoDrain = true;
+    const channel = new FramedChannel(port, quiet);
+    await Promise.all([channel.close("a"), channel.close("b"), channel.close()]);
+    assert.equal((await channel.closed).reason, "a");
+    assert.equal(port.closeCalls, 1);
+    assert.equal(port.sent.filter((m) => m[0] === Kind.CLOSE).length, 1);
+  });
+
+  it("a peer's CLOSE ends the channel and rejects the waiting write", async () => {
+    const port = new ScriptedPort();
+    const channel = new FramedChannel(port, { ...quiet, highWaterMark: 1000, lowWaterMark: 0 });
+    const write = channel.write(new Uint8Array(40_000));
+    port.deliver(encodeClose("peer says bye"));
+    await assert.rejects(write, /channel closed: peer says bye/);
+    assert.deepEqual(await channel.closed, { reason: "peer says bye", remote: true });
+    assert.equal(port.closeCalls, 1);
+  });
+
+  it("the port closing or failing ends the channel", async () => {
+    const a = new ScriptedPort();
+    const channelA = new FramedChannel(a, quiet);
+    a.peerCloses();
+    assert.equal((await channelA.closed).remote, true);
+    const b = new ScriptedPort();
+    const channelB = new FramedChannel(b, quiet);
+    b.fail(new Error("boom"));
+    const info = await channelB.closed;
+    assert.match(info.reason, /boom/);
+    assert.equal(info.error?.message, "boom");
+  });
+
+  it("an oversized inbound frame closes the channel with the FramingError, telling the peer", async () => {
+    const port = new ScriptedPort();
+    port.autoDrain = true;
+    const channel = new FramedChannel(port, { ...quiet, maxFrameSize: 100 });
+    for (const m of fragmentFrame(new Uint8Array(1000), 60)) port.deliver(m);
+    const info = await channel.closed;
+    assert.ok(info.error instanceof FramingError);
+    assert.match(info.reason, /maximum frame size of 100 bytes/);
+    const close = new Reassembler(0).push(port.sent.at(-1)!);
+    assert.ok(close?.kind === "close" && /maximum frame size/.test(close.reason));
+  });
+
+  it("write rejects a frame above maxFrameSize without closing", async () => {
+    const port = new ScriptedPort();
+    const channel = new FramedChannel(port, { ...quiet, maxFrameSize: 100 });
+    await assert.rejects(channel.write(new Uint8Array(101)), RangeError);
+    assert.equal(channel.isOpen, true);
+    await channel.close();
+  });
+
+  it("delivers frames in order, queues them until a handler is set, waits for async handlers", async () => {
+    const port = new ScriptedPort();
+    port.autoDrain = true;
+    const channel = new FramedChannel(port, quiet);
+    for (let i = 0; i < 5; i++) for (const m of fragmentFrame(Uint8Array.of(i, i), 2)) port.deliver(m);
+    const seen: number[] = [];
+    let active = 0;
+    channel.onFrame(async (frame) => {
+      active++;
+      assert.equal(active, 1, "one at a time");
+      await tick();
+      seen.push(frame[0]!);
+      active--;
+    });
+    port.deliver(fragmentFrame(Uint8Array.of(5), 100)[0]!);
+    while (seen.length < 6) await tick();
+    assert.deepEqual(seen, [0, 1, 2, 3, 4, 5]);
+    await channel.close();
+  });
+
+  it("a throwing frame handler closes the channel with the error", async () => {
+    const port = new ScriptedPort();
+    port.autoDrain = true;
+    const channel = new FramedChannel(port, quiet);
+    channel.onFrame(() => {
+      throw new Error("handler bug");
+    });
+    port.deliver(fragmentFrame(Uint8Array.of(1), 100)[0]!);
+    const info = await channel.closed;
+    assert.match(info.reason, /frame handler failed: handler bug/);
+  });
+
+  it("sends heartbeats and closes when nothing arrives for heartbeatTimeoutMs", async () => {
+    const port = new ScriptedPort();
+    port.autoDrain = true;
+    const started = Date.now();
+    const channel = new FramedChannel(port, { heartbeatIntervalMs: 20, heartbeatTimeoutMs: 150 });
+    // Inbound traffic keeps it alive for a while.
+    for (let i = 0; i < 10; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      port.deliver(encodeHeartbeat());
+    }
+    assert.equal(channel.isOpen, true);
+    const info = await channel.closed;
+    const elapsed = Date.now() - started;
+    assert.equal(info.reason, "heartbeat timeout: peer vanished");
+    assert.ok(info.error);
+    assert.ok(elapsed >= 300 + 150 - 20, `closed after ${elapsed} ms`);
+    assert.ok(port.sent.filter((m) => m[0] === Kind.HEARTBEAT).length >= 10);
+  });
+
+  it("a port that is not open gives a channel that is closed at once", async () => {
+    const port = new ScriptedPort();
+    port.isOpen = false;
+    const channel = new FramedChannel(port);
+    assert.equal(channel.isOpen, false);
+    assert.match((await channel.closed).reason, /not open/);
+  });
+
+  it("rejects inconsistent options", () => {
+    const port = new ScriptedPort();
+    try {
+      assert.throws(() => new FramedChannel(port, { lowWaterMark: 10, highWaterMark: 5 }), RangeError);
+      assert.throws(() => new FramedChannel(port, { maxFragmentSize: 1 }), RangeError);
+      assert.throws(() => new FramedChannel(port, { writeTimeoutMs: -1 }), RangeError);
+    } finally {
+      port.close();
+    }
+  });
+});

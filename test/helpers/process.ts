@@ -1,0 +1,71 @@
+/** Child processes for two-process tests: spawn a compiled fixture and read its stdout lines. */
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+
+export interface Child {
+  process: ChildProcess;
+  /** Resolves with the first stdout line matching `pattern`; rejects after `timeoutMs` or on exit. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Send a line to its stdin. */
+  send(line: string): void;
+  /** Stop it (SIGKILL after a grace period) and wait for its exit. */
+  stop(): Promise<void>;
+}
+
+/** Run `test/fixtures/<name>.js` (compiled) with `args`. */
+export function spawnFixture(name: string, args: string[] = []): Child {
+  const script = fileURLToPath(new URL(`../fixtures/${name}.js`, import.meta.url));
+  const child = spawn(process.execPath, [script, ...args], { stdio: ["pipe", "pipe", "inherit"] });
+  const lines: string[] = [];
+  const waiters = new Set<() => void>();
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  createInterface({ input: child.stdout! }).on("line", (line) => {
+    lines.push(line);
+    waiters.forEach((w) => w());
+  });
+  return {
+    process: child,
+    waitFor(pattern, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        let seen = 0;
+        const check = () => {
+          for (; seen < lines.length; seen++) {
+            const match = lines[seen]!.match(pattern);
+            if (match) {
+              lines.splice(seen, 1);
+              done();
+              return resolve(match);
+            }
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`fixture ${name} printed no line matching ${pattern} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const onExit = () => {
+          done();
+          reject(new Error(`fixture ${name} exited before printing ${pattern}`));
+        };
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          child.off("exit", onExit);
+        };
+        child.once("exit", onExit);
+        waiters.add(check);
+        check();
+      });
+    },
+    send(line) {
+      child.stdin!.write(`${line}\n`);
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.stdin!.end();
+      const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
