@@ -95,6 +95,9 @@ describe("Chromium over WebRTC", { timeout: 300_000 }, () => {
     const server = await serve(echo.app, { connection: () => new WebRTCConnection() });
     const page = await openPage(browser, server.url);
     try {
+      // werift's first packets to Chromium right after the channel opens are sometimes
+      // retransmitted (its minimum RTO is 1 s); measure the close on a warmed-up session.
+      assert.deepEqual(await pageEcho(page, 16), { length: 16, equal: true, type: "Uint8Array" });
       await echo.sessions.at(-1)!.session.close();
       await page.waitForFunction(() => (window as any).Bonito.connection_status() === "closed", null, { timeout: 1000 });
     } finally {
@@ -113,7 +116,7 @@ describe("Chromium over WebRTC", { timeout: 300_000 }, () => {
       const crashedAt = Date.now();
       // Kill the renderer: the page gets no chance to close anything.
       void cdp.send("Page.crash").catch(() => {});
-      const info = await within(session.closed, 12_000, "session closes after the crash");
+      const info = await within(session.closed, 10_000, "session closes within 10 s of the crash");
       t.diagnostic(`closed ${((Date.now() - crashedAt) / 1000).toFixed(1)} s after the crash: ${info.reason}`);
       await waitUntil(() => server.sessions.size === 0, 1000, "session freed");
     } finally {

@@ -67,7 +67,7 @@ describe("Node ↔ Node over WebRTC, two processes", { timeout: 240_000 }, () =>
       const sessionId = (await victim.waitFor(/^CONNECTED (\S+)/, 30_000))[1]!;
       const killedAt = Date.now();
       victim.process.kill("SIGKILL");
-      const [, , reason] = await server.waitFor(new RegExp(`^CLOSED (${sessionId}) (.*)$`), 15_000);
+      const [, , reason] = await server.waitFor(new RegExp(`^CLOSED (${sessionId}) (.*)$`), 10_000);
       const seconds = (Date.now() - killedAt) / 1000;
       t.diagnostic(`session closed ${seconds.toFixed(1)} s after SIGKILL: ${reason}`);
       assert.match(reason!, /heartbeat/);

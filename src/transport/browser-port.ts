@@ -97,6 +97,8 @@ class BrowserPort implements ChannelPort {
     // connection follows once the channel has closed (its pending data and
     // the stream reset are through), or after a bounded wait.
     const timer = setTimeout(closePeer, PEER_CLOSE_DELAY_MS);
+    // Under Node (a polyfill), this timer alone must not keep the process alive.
+    (timer as { unref?: () => void }).unref?.();
     try {
       dc.close();
     } catch (error) {

@@ -28,7 +28,7 @@ export interface FramedChannelOptions {
   lowWaterMark?: number;
   /** How often a heartbeat is sent; 0 sends none. Default 2000 ms. */
   heartbeatIntervalMs?: number;
-  /** Close when nothing at all has arrived for this long; 0 never does. Default 10000 ms. */
+  /** Close when nothing at all has arrived for this long; 0 never does. Default 8000 ms, so a vanished peer is noticed within 10 s even when the watchdog fires late. */
   heartbeatTimeoutMs?: number;
   /** A write fails (and the channel closes) when the buffer makes no progress for this long. Default 30000 ms. */
   writeTimeoutMs?: number;
@@ -55,7 +55,7 @@ const DEFAULTS: Required<FramedChannelOptions> = {
   highWaterMark: 1024 * 1024,
   lowWaterMark: 256 * 1024,
   heartbeatIntervalMs: 2000,
-  heartbeatTimeoutMs: 10000,
+  heartbeatTimeoutMs: 8000,
   writeTimeoutMs: 30000,
   closeTimeoutMs: 5000,
 };

@@ -7,7 +7,7 @@
 import { connectSignaling, type WebSocketConstructor } from "../../signaling/client.js";
 import { deliverFrame, type BonitoContract } from "../frontend/contract.js";
 import { FramedChannel, type ChannelPort, type CloseInfo } from "../transport/index.js";
-import { negotiateAsAnswerer, DEFAULT_NEGOTIATION_TIMEOUT_MS, type DataChannelLike, type PeerConnectionLike, type SignalingPort } from "./negotiation.js";
+import { negotiateAsAnswerer, DEFAULT_NEGOTIATION_TIMEOUT_MS, type DataChannelLike, type PeerConnectionLike } from "./negotiation.js";
 import type { WebRTCBootstrap } from "./options.js";
 
 /** What the page (or Node) provides: its WebRTC and WebSocket implementations. */
@@ -55,8 +55,7 @@ export async function connectWebRTCFrontend(
       timeoutMs,
     });
     pc = platform.createPeerConnection(config.iceServers);
-    // The answerer only ever sends answer/candidate/bye, all of which a frontend may send.
-    const dataChannel = await negotiateAsAnswerer(pc, signaling as unknown as SignalingPort, { timeoutMs });
+    const dataChannel = await negotiateAsAnswerer(pc, signaling, { timeoutMs });
     channel = new FramedChannel(platform.wrapChannel(dataChannel, pc), config.channel);
   } catch (error) {
     if (pc) platform.closePeerConnection(pc);

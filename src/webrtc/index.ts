@@ -7,6 +7,6 @@ import "./node-frontend.js";
 export { WebRTCConnection, type WebRTCConnectionOptions } from "./connection.js";
 export { NegotiationError, type NegotiationFailure } from "./negotiation.js";
 export type { IceServer, WebRTCBootstrap } from "./options.js";
-export type { BackendName } from "./backends.js";
+export { BACKEND_NAMES, type BackendName } from "./backends.js";
 export type { FramedChannelOptions, CloseInfo } from "../transport/index.js";
 export { SignalingServer, type SignalingServerOptions } from "../../signaling/index.js";

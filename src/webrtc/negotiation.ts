@@ -116,7 +116,8 @@ export interface NegotiationOptions {
   /**
    * Answerer only: the DTLS role to take. "passive" (default) makes the
    * answerer the DTLS server, which avoids a retransmit delay with werift (see
-   * preferPassiveAnswer); "active" keeps the SDP as the stack wrote it.
+   * preferPassiveAnswer); "active" keeps the SDP as the stack wrote it. Only
+   * an `actpass` offer leaves the choice to the answerer.
    */
   answererDtlsRole?: "active" | "passive";
 }
@@ -189,7 +190,8 @@ export function negotiateAsAnswerer<DC extends DataChannelLike>(
  * `active` and ~120–135 ms with `passive` (the 100 ms wait). werift↔werift
  * showed no difference (~150 ms setup either way). We take the ~50 ms warm
  * cost to remove the lost-flight case; revisit if the server peer stops being
- * werift.
+ * werift. Applied only to answers to an `actpass` offer: a node-datachannel
+ * server offers `passive` (see ndc-backend.ts) and must get `active`.
  */
 export function preferPassiveAnswer(sdp: string): string {
   return sdp.replace(/^a=setup:active\r?$/gm, (line) => line.replace("active", "passive"));
@@ -303,7 +305,9 @@ class Negotiation<DC extends DataChannelLike> {
     const answer = await this.pc.createAnswer();
     if (this.settled) return;
     const created = requireSdp(answer, "answer");
-    const answerSdp = this.options.answererDtlsRole === "active" ? created : preferPassiveAnswer(created);
+    // Only an `actpass` offer leaves the role to us; an offerer that chose `passive` gets its `active` answer.
+    const mayChoose = setupRole(offerSdp) === "actpass" && this.options.answererDtlsRole !== "active";
+    const answerSdp = mayChoose ? preferPassiveAnswer(created) : created;
     await this.pc.setLocalDescription({ type: "answer", sdp: answerSdp });
     if (this.settled) return;
     // Some stacks ignore the SDP given to setLocalDescription (node-datachannel's
@@ -378,7 +382,8 @@ class Negotiation<DC extends DataChannelLike> {
     if (candidate && candidate.candidate) {
       this.localCandidates++;
       init = {
-        candidate: candidate.candidate,
+        // node-datachannel gives the SDP line ("a=candidate:..."); others expect the attribute ("candidate:...").
+        candidate: candidate.candidate.replace(/^a=/, ""),
         sdpMid: candidate.sdpMid ?? null,
         // Both fields may be missing on some stacks; we have one m-section, index 0.
         sdpMLineIndex: candidate.sdpMLineIndex ?? (candidate.sdpMid == null ? 0 : null),

@@ -1,17 +1,19 @@
 /**
- * Teaches `connectFrontend` the `webrtc` connection type: a Node frontend peer on werift,
- * running the same negotiation and framing code as the browser.
+ * Teaches `connectFrontend` the `webrtc` connection type: a Node frontend peer on werift
+ * (or node-datachannel, with `transport: { backend: "node-datachannel" }`), running the
+ * same negotiation and framing code as the browser.
  */
 import WebSocket from "ws";
 import { registerFrontendTransport } from "../client/transports.js";
 import type { WebSocketConstructor } from "../../signaling/client.js";
 import { connectWebRTCFrontend } from "./frontend.js";
-import { resolveBackend, type BackendName } from "./backends.js";
+import { checkBackendName, loadBackend, DEFAULT_BACKEND } from "./backends.js";
 import type { WebRTCBootstrap } from "./options.js";
 
 registerFrontendTransport("webrtc", async ({ bootstrap, bonito, timeoutMs, options }) => {
   const announced = bootstrap.connection as unknown as WebRTCBootstrap;
-  const backend = resolveBackend((options.backend as BackendName | undefined) ?? "werift");
+  // Before signaling: a stack that is unknown or not installed fails here, with its hint.
+  const backend = await loadBackend(checkBackendName(options.backend ?? DEFAULT_BACKEND));
   const link = await connectWebRTCFrontend(
     {
       signalingUrl: announced.signalingUrl,

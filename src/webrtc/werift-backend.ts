@@ -3,20 +3,12 @@
  * its adapter to the shared transport. Used by the server peer and by Node frontends.
  */
 import { RTCPeerConnection } from "werift";
-import { wrapWeriftChannel } from "../transport/index.js";
-import type { ChannelPort } from "../transport/index.js";
-import type { DataChannelLike, PeerConnectionLike } from "./negotiation.js";
-import { ADVERTISED_MAX_MESSAGE_SIZE, type IceServer } from "./options.js";
+import { wrapWeriftChannel } from "../transport/werift-port.js";
+import type { PeerConnectionLike } from "./negotiation.js";
+import type { WebRTCBackend } from "./backends.js";
+import { ADVERTISED_MAX_MESSAGE_SIZE } from "./options.js";
 
-/** A WebRTC stack behind the shared negotiation and framing code. */
-export interface WebRTCBackend {
-  readonly name: string;
-  createPeerConnection(iceServers: IceServer[]): PeerConnectionLike;
-  wrapChannel(channel: DataChannelLike, pc: PeerConnectionLike): ChannelPort;
-  /** Release what `createPeerConnection` made when negotiation failed. */
-  closePeerConnection(pc: PeerConnectionLike): void;
-}
-
+/** werift, the default backend: pure JavaScript, always installed. */
 export const weriftBackend: WebRTCBackend = {
   name: "werift",
   createPeerConnection(iceServers) {
