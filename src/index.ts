@@ -19,7 +19,7 @@ export {
   type UpgradeHandler,
 } from "./connection.js";
 export { Session, type SessionStatus, type SessionCloseInfo, type SessionOptions, type FrontendReport } from "./session.js";
-export { Observable, type Listener } from "./observable.js";
+export { Observable, type Listener, type UpdateSender } from "./observable.js";
 export { serve, type App, type ServeOptions, type BonitoServer, type SessionBootstrap } from "./server.js";
 export { WebSocketConnection, type WebSocketConnectionOptions } from "./websocket/connection.js";
 export * as protocol from "./protocol/index.js";

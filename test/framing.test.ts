@@ -6,16 +6,22 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
   FramingError,
+  HEADER_SIZE,
   Kind,
   MAX_CLOSE_REASON_BYTES,
   Reassembler,
+  batchEntrySize,
+  decodeBatch,
   decodeHeader,
+  encodeBatch,
   encodeClose,
   encodeHeader,
   encodeHeartbeat,
   fragmentCount,
   fragmentFrame,
   iterateFragments,
+  varintSize,
+  type FrameEvent,
 } from "../src/framing/index.js";
 import { FramedChannel } from "../src/transport/framed-channel.js";
 import type { ChannelPort } from "../src/transport/port.js";
@@ -61,6 +67,18 @@ function reassemble(messages: Uint8Array[], maxFrameSize = 256 * MiB): Uint8Arra
   assert.ok(frame, "the last message completes the frame");
   assert.equal(reassembler.pendingBytes, 0);
   return frame;
+}
+
+/** All frames that `messages` carry, in order; control messages are skipped. */
+function framesOf(messages: Uint8Array[], maxFrameSize = 256 * MiB): Uint8Array[] {
+  const reassembler = new Reassembler(maxFrameSize);
+  const frames: Uint8Array[] = [];
+  for (const m of messages) {
+    const event: FrameEvent | null = reassembler.push(m);
+    if (event?.kind === "frame") frames.push(event.frame);
+    else if (event?.kind === "frames") frames.push(...event.frames);
+  }
+  return frames;
 }
 
 function message(kind: number, payload: ArrayLike<number> = []): Uint8Array {
@@ -216,7 +234,7 @@ describe("Reassembler limits and bad input", () => {
   });
 
   it("rejects unknown and reserved kinds", () => {
-    for (const kind of [0, 5, 6, 42, 63]) {
+    for (const kind of [0, 5, 6, 8, 42, 63]) {
       assert.throws(
         () => new Reassembler(10).push(Uint8Array.of(kind, 1, 2)),
         (error: unknown) => error instanceof FramingError && /unknown message kind/.test(error.message),
@@ -264,6 +282,135 @@ describe("control messages", () => {
     assert.equal(reassembler.push(second!), null);
     const last = reassembler.push(third!);
     assert.ok(last?.kind === "frame" && sameBytes(last.frame, frame));
+  });
+});
+
+describe("BATCH messages", () => {
+  /** Pushes one message and returns the frames of the "frames" event it must produce. */
+  function unpack(m: Uint8Array, maxFrameSize = MiB): Uint8Array[] {
+    const event = new Reassembler(maxFrameSize).push(m);
+    assert.ok(event?.kind === "frames", `expected a batch event, got ${event?.kind}`);
+    return event.frames;
+  }
+
+  it("length prefixes are LEB128: 1 byte below 128, 2 below 16384, 3 below 2^21", () => {
+    assert.deepEqual([0, 1, 127, 128, 16383, 16384, 2 ** 21 - 1, 2 ** 21, 2 ** 32 - 1].map(varintSize), [1, 1, 1, 2, 2, 3, 3, 4, 5]);
+    assert.equal(batchEntrySize(64), 65);
+    assert.equal(batchEntrySize(200), 202);
+    // Known bytes: 300 = 0b10_0101100 → 0xac 0x02.
+    const m = encodeBatch([new Uint8Array(300)]);
+    assert.deepEqual([...m.subarray(0, 3)], [encodeHeader(Kind.BATCH), 0xac, 0x02]);
+  });
+
+  it("round-trips frames at the length-prefix boundaries, as views into the message", () => {
+    const sizes = [0, 1, 2, 127, 128, 129, 16383, 16384, 16385, 70_000, 0];
+    const frames = sizes.map((size, i) => randomBytes(size, 500 + i));
+    const m = encodeBatch(frames);
+    assert.equal(m.length, HEADER_SIZE + sizes.reduce((sum, size) => sum + batchEntrySize(size), 0));
+    assert.equal(m[0], encodeHeader(Kind.BATCH));
+    const got = unpack(m);
+    assert.equal(got.length, frames.length);
+    got.forEach((g, i) => {
+      assert.ok(sameBytes(g, frames[i]!), `frame ${i} (${sizes[i]} bytes)`);
+      assert.equal(g.buffer, m.buffer, "a view, not a copy");
+    });
+  });
+
+  it("copies the frames: the caller may reuse them after encoding", () => {
+    const frame = Uint8Array.of(1, 2, 3);
+    const m = encodeBatch([frame, frame]);
+    frame.fill(9);
+    assert.deepEqual(unpack(m), [Uint8Array.of(1, 2, 3), Uint8Array.of(1, 2, 3)]);
+  });
+
+  it("a batch of one frame and a batch of empty frames are accepted", () => {
+    assert.deepEqual(unpack(encodeBatch([Uint8Array.of(7)])), [Uint8Array.of(7)]);
+    assert.deepEqual(unpack(Uint8Array.of(Kind.BATCH, 0, 0, 0)), [new Uint8Array(0), new Uint8Array(0), new Uint8Array(0)]);
+  });
+
+  it("seeded mixed streams: batches, fragmented frames and heartbeats in any order come out in order", () => {
+    const next = prng(777);
+    for (let round = 0; round < 50; round++) {
+      const reassembler = new Reassembler(4 * MiB);
+      const maxMessageSize = 64 + Math.floor(next() * 20 * KiB);
+      const expected: Uint8Array[] = [];
+      const messages: Uint8Array[] = [];
+      let seed = round * 1000;
+      while (expected.length < 200) {
+        if (next() < 0.1) messages.push(encodeHeartbeat());
+        if (next() < 0.3) {
+          // A fragmented (or single-message) frame.
+          const frame = randomBytes(Math.floor(next() ** 2 * 3 * maxMessageSize), seed++);
+          expected.push(frame);
+          messages.push(...fragmentFrame(frame, maxMessageSize));
+        } else {
+          // A batch of small frames that fits the message size.
+          const batch: Uint8Array[] = [];
+          let size = HEADER_SIZE;
+          for (;;) {
+            const frame = randomBytes(Math.floor(next() * 300), seed++);
+            if (size + batchEntrySize(frame.length) > maxMessageSize) break;
+            size += batchEntrySize(frame.length);
+            batch.push(frame);
+            if (next() < 0.05) break;
+          }
+          if (batch.length === 0) continue;
+          const m = encodeBatch(batch);
+          assert.ok(m.length <= maxMessageSize);
+          expected.push(...batch);
+          messages.push(m);
+        }
+      }
+      const got: Uint8Array[] = [];
+      for (const m of messages) {
+        const event = reassembler.push(m);
+        if (event?.kind === "frame") got.push(event.frame);
+        else if (event?.kind === "frames") got.push(...event.frames);
+      }
+      assert.equal(got.length, expected.length, `round ${round}`);
+      got.forEach((g, i) => assert.ok(sameBytes(g, expected[i]!), `round ${round}, frame ${i}`));
+      assert.equal(reassembler.pendingBytes, 0);
+    }
+  });
+
+  const malformed: Array<[string, number[], RegExp]> = [
+    ["no entries", [], /malformed batch: no entries/],
+    ["a length prefix cut off", [3, 1, 2, 3, 0x80], /length prefix cut off/],
+    ["a length prefix cut off mid-way", [0x80, 0x80], /length prefix cut off/],
+    ["a length prefix of 6 bytes", [0x80, 0x80, 0x80, 0x80, 0x80, 0x00], /length prefix longer than 5 bytes/],
+    ["a length of 2^32", [0x80, 0x80, 0x80, 0x80, 0x10], /not below 2\^32/],
+    ["an entry running past the end", [5, 1, 2, 3], /runs past the end of the message \(3 bytes left\)/],
+    ["a second entry running past the end", [1, 9, 2, 1], /runs past the end/],
+  ];
+  for (const [what, payload, pattern] of malformed) {
+    it(`rejects a batch with ${what} (FramingError)`, () => {
+      const reassembler = new Reassembler(MiB);
+      assert.throws(
+        () => reassembler.push(Uint8Array.of(encodeHeader(Kind.BATCH), ...payload)),
+        (error: unknown) => error instanceof FramingError && pattern.test(error.message),
+      );
+      assert.throws(() => decodeBatch(Uint8Array.from(payload), MiB), FramingError);
+    });
+  }
+
+  it("rejects a batch entry larger than maxFrameSize", () => {
+    const m = encodeBatch([new Uint8Array(10), new Uint8Array(11)]);
+    assert.equal(unpack(m, 11).length, 2);
+    assert.throws(
+      () => new Reassembler(10).push(m),
+      (error: unknown) => error instanceof FramingError && /maximum frame size of 10 bytes/.test(error.message),
+    );
+  });
+
+  it("rejects a batch between the fragments of a frame, and drops the partial frame", () => {
+    const reassembler = new Reassembler(MiB);
+    const [first] = fragmentFrame(randomBytes(5000, 1), 2000);
+    assert.equal(reassembler.push(first!), null);
+    assert.throws(
+      () => reassembler.push(encodeBatch([Uint8Array.of(1), Uint8Array.of(2)])),
+      (error: unknown) => error instanceof FramingError && /batch arrived inside a fragmented frame/.test(error.message),
+    );
+    assert.equal(reassembler.pendingBytes, 0);
   });
 });
 
@@ -338,7 +485,11 @@ class ScriptedPort implements ChannelPort {
     this.error?.(error);
   }
   dataMessages(): Uint8Array[] {
-    return this.sent.filter((m) => m[0] === Kind.DATA_MORE || m[0] === Kind.DATA_LAST);
+    return this.sent.filter((m) => m[0] === Kind.DATA_MORE || m[0] === Kind.DATA_LAST || m[0] === Kind.BATCH);
+  }
+  /** Every frame the sent messages carry, in order (fragments reassembled, batches unpacked). */
+  sentFrames(): Uint8Array[] {
+    return framesOf(this.sent);
   }
 }
 
@@ -403,6 +554,111 @@ describe("FramedChannel (scripted port)", { timeout: 20_000 }, () => {
     assert.equal(got.length, frames.length);
     got.forEach((g, i) => assert.ok(sameBytes(g, frames[i]!), `frame ${i}`));
     await closeDrained(channel, port);
+  });
+
+  it("a burst of small writes in one tick shares BATCH messages, in order, within the size limit", async () => {
+    const port = new ScriptedPort();
+    port.autoDrain = true;
+    port.maxMessageSize = 4 * KiB;
+    const channel = new FramedChannel(port, quiet);
+    const frames = Array.from({ length: 1000 }, (_, i) => randomBytes(i % 97, i));
+    const order: number[] = [];
+    await Promise.all(frames.map((f, i) => channel.write(f).then(() => order.push(i))));
+    assert.deepEqual(order, frames.map((_, i) => i), "writes resolve in call order");
+    const bytes = frames.reduce((sum, f) => sum + batchEntrySize(f.length), 0);
+    assert.ok(port.sent.length <= Math.ceil(bytes / (4 * KiB - 1)) + 1, `${port.sent.length} messages for ${bytes} bytes`);
+    assert.ok(port.sent.every((m) => m.length <= 4 * KiB && m[0] === Kind.BATCH));
+    const got = port.sentFrames();
+    assert.equal(got.length, frames.length);
+    got.forEach((g, i) => assert.ok(sameBytes(g, frames[i]!), `frame ${i}`));
+    await closeDrained(channel, port);
+  });
+
+  it("batches stay within maxFragmentSize when the peer allows more", async () => {
+    const port = new ScriptedPort();
+    port.autoDrain = true;
+    port.maxMessageSize = Infinity;
+    const channel = new FramedChannel(port, { ...quiet, maxFragmentSize: 1000 });
+    await Promise.all(Array.from({ length: 100 }, () => channel.write(new Uint8Array(64))));
+    // 15 entries of 65 bytes fit in 1000 bytes with the header (976).
+    assert.deepEqual(port.sent.map((m) => m.length), [...Array(6).fill(976), 1 + 10 * 65]);
+    assert.equal(port.sentFrames().length, 100);
+    await closeDrained(channel, port);
+  });
+
+  it("a lone small write goes out as one DATA_LAST at once, before any timer", async () => {
+    const port = new ScriptedPort();
+    port.autoDrain = true;
+    const channel = new FramedChannel(port, quiet);
+    let timerFired = false;
+    const timer = setTimeout(() => (timerFired = true), 0);
+    await channel.write(Uint8Array.of(1, 2, 3));
+    assert.equal(timerFired, false, "no timer between write and send");
+    clearTimeout(timer);
+    assert.deepEqual(port.sent, [Uint8Array.of(Kind.DATA_LAST, 1, 2, 3)]);
+    // Two writes in the same tick: one batch.
+    await Promise.all([channel.write(Uint8Array.of(4)), channel.write(Uint8Array.of(5, 6))]);
+    assert.deepEqual(port.sent[1], Uint8Array.of(Kind.BATCH, 1, 4, 2, 5, 6));
+    await closeDrained(channel, port);
+  });
+
+  it("mixed bursts: small frames batch, large frames fragment, order holds", async () => {
+    const port = new ScriptedPort();
+    port.autoDrain = true;
+    port.maxMessageSize = 2 * KiB;
+    const channel = new FramedChannel(port, quiet);
+    const next = prng(4242);
+    const frames = Array.from({ length: 600 }, (_, i) => randomBytes(next() < 0.1 ? Math.floor(next() * 10 * KiB) : Math.floor(next() * 100), i));
+    const writes = frames.map((f) => channel.write(f));
+    await Promise.all(writes);
+    assert.ok(port.sent.every((m) => m.length <= 2 * KiB));
+    assert.ok(port.sent.some((m) => m[0] === Kind.BATCH) && port.sent.some((m) => m[0] === Kind.DATA_MORE));
+    const got = port.sentFrames();
+    assert.equal(got.length, frames.length);
+    got.forEach((g, i) => assert.ok(sameBytes(g, frames[i]!), `frame ${i}`));
+    // A frame whose entry would not fit a batch but fits a message goes alone, unfragmented.
+    port.sent = [];
+    const exact = randomBytes(2 * KiB - 1, 9);
+    await Promise.all([channel.write(Uint8Array.of(1)), channel.write(exact), channel.write(Uint8Array.of(2))]);
+    assert.deepEqual(port.sent.map((m) => [m[0], m.length]), [
+      [Kind.DATA_LAST, 2],
+      [Kind.DATA_LAST, 2 * KiB],
+      [Kind.DATA_LAST, 2],
+    ]);
+    await closeDrained(channel, port);
+  });
+
+  it("writes queued while backpressure holds the pump go out together, each resolving when sent", async () => {
+    const port = new ScriptedPort();
+    const channel = new FramedChannel(port, { ...quiet, highWaterMark: 1000, lowWaterMark: 0 });
+    await channel.write(new Uint8Array(1500)); // fills the buffer past the mark
+    const resolved: number[] = [];
+    const writes = Array.from({ length: 50 }, (_, i) => channel.write(Uint8Array.of(i)).then(() => resolved.push(i)));
+    await tick();
+    assert.equal(port.sent.length, 1, "nothing sent above the high-water mark");
+    assert.deepEqual(resolved, []);
+    port.drain();
+    await Promise.all(writes);
+    assert.equal(port.sent.length, 2, "one batch for the 50 queued writes");
+    assert.equal(port.sent[1]![0], Kind.BATCH);
+    assert.deepEqual(resolved, Array.from({ length: 50 }, (_, i) => i));
+    await closeDrained(channel, port);
+  });
+
+  it("a failing send rejects the writes of that batch and every later one, and ends the channel", async () => {
+    const port = new ScriptedPort();
+    port.autoDrain = true;
+    const channel = new FramedChannel(port, quiet);
+    const realSend = port.send.bind(port);
+    port.send = () => {
+      throw new Error("wire cut");
+    };
+    const batch = [channel.write(Uint8Array.of(1)), channel.write(Uint8Array.of(2))];
+    for (const write of batch) await assert.rejects(write, /data channel send failed: wire cut/);
+    port.send = realSend;
+    const info = await channel.closed;
+    assert.match(info.reason, /wire cut/);
+    await assert.rejects(channel.write(Uint8Array.of(3)), /channel closed/);
   });
 
   it("a write that makes no progress times out and closes the channel", async () => {

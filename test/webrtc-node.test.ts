@@ -1,113 +1,166 @@
 /**
- * Node server ↔ Node frontend over WebRTCConnection (werift both sides) through the real
- * signaling server on 127.0.0.1, in one process: echo byte-exact across fragment
- * boundaries, order, compression, close from each side.
+ * Node server ↔ Node frontend over WebRTCConnection through the real signaling server on
+ * 127.0.0.1, in one process, once per backend (werift, node-datachannel) on both sides:
+ * echo byte-exact across fragment boundaries, order, compression, close from each side.
+ * Then the mixed pairs: a werift server with a node-datachannel frontend and the reverse.
  */
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { serve, type BonitoServer } from "../src/index.js";
-import { WebRTCConnection } from "../src/webrtc/index.js";
+import { WebRTCConnection, type BackendName } from "../src/webrtc/index.js";
 import { connectFrontend, type Frontend } from "../src/client/index.js";
 import { echoApp } from "./helpers/echo-app.js";
-import { patternBytes, nextValue, waitUntil, within, MiB } from "./helpers/payload.js";
+import { backendCases } from "./helpers/backends.js";
+import { patternBytes, nextValue, waitUntil, within, MiB, assertCountingSequence } from "./helpers/payload.js";
 
 const SIZES = [0, 1, 65_535, 65_536, 65_537, 262_145, MiB, 32 * MiB];
 
-for (const compression of [false, true]) {
-  describe(`Node ↔ Node over WebRTC, one process, compression ${compression ? "on" : "off"}`, { timeout: 240_000 }, () => {
-    let server: BonitoServer;
-    let frontend: Frontend;
-    const echo = echoApp();
+const cases = await backendCases();
 
-    before(async () => {
-      server = await serve(echo.app, { compression, connection: () => new WebRTCConnection() });
-      frontend = await connectFrontend(server.url);
-    });
-    after(async () => {
-      await frontend?.close();
-      await server?.close();
-    });
+for (const { backend, skip } of cases) {
+  for (const compression of [false, true]) {
+    describe(`Node ↔ Node over WebRTC [${backend}], one process, compression ${compression ? "on" : "off"}`, { timeout: 240_000, skip }, () => {
+      let server: BonitoServer;
+      let frontend: Frontend;
+      const echo = echoApp();
 
-    test("the session runs over the data channel", async () => {
-      assert.equal(frontend.connectionType, "webrtc");
-      const session = server.sessions.get(frontend.sessionId)!;
-      assert.ok(session.connection instanceof WebRTCConnection);
-      await waitUntil(() => session.isReady(), 5000, "session ready");
-    });
-
-    for (const size of compression ? [0, 65_537, MiB] : SIZES) {
-      test(`echo of a ${size}-byte Uint8Array is byte-exact`, async () => {
-        const payload = patternBytes(size, size + 3);
-        const arrived = nextValue(frontend.observable<Uint8Array>("output"), 60_000);
-        await frontend.observable("input").set(payload);
-        const echoed = await arrived;
-        assert.equal(Object.getPrototypeOf(echoed), Uint8Array.prototype);
-        assert.equal(echoed.length, size);
-        assert.ok(Buffer.from(echoed.buffer, echoed.byteOffset, echoed.byteLength).equals(payload), "bytes differ");
+      before(async () => {
+        server = await serve(echo.app, { compression, connection: () => new WebRTCConnection({ backend }) });
+        frontend = await connectFrontend(server.url, { transport: { backend } });
       });
-    }
+      after(async () => {
+        await frontend?.close();
+        await server?.close();
+      });
 
-    test("10,000 updates arrive in order both ways", async () => {
-      const entry = echo.sessions.at(-1)!;
-      entry.received.length = 0;
-      const echoed: number[] = [];
-      const off = frontend.observable<number>("output").on((v) => echoed.push(v));
-      const input = frontend.observable<number>("input");
-      for (let i = 0; i < 10_000; i++) void input.set(i);
-      await waitUntil(() => echoed.length === 10_000, 60_000, "10,000 echoes");
-      off();
-      const expected = Array.from({ length: 10_000 }, (_, i) => i);
-      assert.deepEqual(entry.received, expected);
-      assert.deepEqual(echoed, expected);
+      test("the session runs over the data channel", async () => {
+        assert.equal(frontend.connectionType, "webrtc");
+        const session = server.sessions.get(frontend.sessionId)!;
+        assert.ok(session.connection instanceof WebRTCConnection);
+        assert.equal(session.connection.backendName, backend);
+        await waitUntil(() => session.isReady(), 5000, "session ready");
+      });
+
+      for (const size of compression ? [0, 65_537, MiB] : SIZES) {
+        test(`echo of a ${size}-byte Uint8Array is byte-exact`, async () => {
+          const payload = patternBytes(size, size + 3);
+          const arrived = nextValue(frontend.observable<Uint8Array>("output"), 60_000);
+          await frontend.observable("input").set(payload);
+          const echoed = await arrived;
+          assert.equal(Object.getPrototypeOf(echoed), Uint8Array.prototype);
+          assert.equal(echoed.length, size);
+          assert.ok(Buffer.from(echoed.buffer, echoed.byteOffset, echoed.byteLength).equals(payload), "bytes differ");
+        });
+      }
+
+      test("10,000 updates arrive in order both ways", async () => {
+        const entry = echo.sessions.at(-1)!;
+        entry.received.length = 0;
+        const echoed: number[] = [];
+        const off = frontend.observable<number>("output").on((v) => echoed.push(v));
+        const input = frontend.observable<number>("input");
+        for (let i = 0; i < 10_000; i++) void input.set(i);
+        await waitUntil(() => echoed.length === 10_000, 60_000, "10,000 echoes");
+        off();
+        assertCountingSequence(entry.received, 10_000, "updates received by the server");
+        assertCountingSequence(echoed, 10_000, "echoes received by the frontend");
+      });
+    });
+  }
+
+  describe(`WebRTC close [${backend}]`, { timeout: 60_000, skip }, () => {
+    test("closing the frontend ends the server session within a second", async () => {
+      const echo = echoApp();
+      const server = await serve(echo.app, { connection: () => new WebRTCConnection({ backend }) });
+      try {
+        const frontend = await connectFrontend(server.url, { transport: { backend } });
+        const session = server.sessions.get(frontend.sessionId)!;
+        await frontend.close();
+        const info = await within(session.closed, 1000, "server session closes");
+        assert.match(info.reason, /closed/);
+      } finally {
+        await server.close();
+      }
+    });
+
+    test("closing the server session closes the frontend within a second", async () => {
+      const echo = echoApp();
+      const server = await serve(echo.app, { connection: () => new WebRTCConnection({ backend }) });
+      try {
+        const frontend = await connectFrontend(server.url, { transport: { backend } });
+        await server.sessions.get(frontend.sessionId)!.close();
+        await within(frontend.closed, 1000, "frontend sees the close");
+        assert.equal(frontend.status(), "closed");
+      } finally {
+        await server.close();
+      }
+    });
+
+    test("messages accepted before a close arrive before it", async () => {
+      const echo = echoApp();
+      const server = await serve(echo.app, { connection: () => new WebRTCConnection({ backend }) });
+      try {
+        const frontend = await connectFrontend(server.url, { transport: { backend } });
+        const session = server.sessions.get(frontend.sessionId)!;
+        const news = session.observable<number>(0, "news");
+        const seen: number[] = [];
+        frontend.observable<number>("news").on((v) => seen.push(v));
+        const writes: Promise<void>[] = [];
+        for (let i = 1; i <= 50; i++) writes.push(news.set(i));
+        await Promise.all(writes);
+        await session.close();
+        await within(frontend.closed, 2000, "frontend closed");
+        assert.deepEqual(seen, Array.from({ length: 50 }, (_, i) => i + 1));
+      } finally {
+        await server.close();
+      }
     });
   });
 }
 
-describe("WebRTC close", { timeout: 60_000 }, () => {
-  test("closing the frontend ends the server session within a second", async () => {
-    const echo = echoApp();
-    const server = await serve(echo.app, { connection: () => new WebRTCConnection() });
-    try {
-      const frontend = await connectFrontend(server.url);
-      const session = server.sessions.get(frontend.sessionId)!;
-      await frontend.close();
-      const info = await within(session.closed, 1000, "server session closes");
-      assert.match(info.reason, /closed/);
-    } finally {
-      await server.close();
-    }
-  });
+/** Server and frontend on different stacks; the same negotiation and framing must bridge them. */
+const mixedPairs: Array<[server: BackendName, frontend: BackendName]> = [
+  ["werift", "node-datachannel"],
+  ["node-datachannel", "werift"],
+];
+const mixedSkip = cases.find((c) => c.skip)?.skip ?? (cases.length < 2 ? "needs both backends (TEST_BACKENDS)" : false);
 
-  test("closing the server session closes the frontend within a second", async () => {
-    const echo = echoApp();
-    const server = await serve(echo.app, { connection: () => new WebRTCConnection() });
-    try {
-      const frontend = await connectFrontend(server.url);
-      await server.sessions.get(frontend.sessionId)!.close();
-      await within(frontend.closed, 1000, "frontend sees the close");
-      assert.equal(frontend.status(), "closed");
-    } finally {
-      await server.close();
-    }
-  });
+describe("mixed backends, one process", { timeout: 120_000, skip: mixedSkip }, () => {
+  test("werift server ↔ node-datachannel frontend, and the reverse: echo, order, close", async (t) => {
+    for (const [serverBackend, frontendBackend] of mixedPairs) {
+      await t.test(`${serverBackend} server, ${frontendBackend} frontend`, async (t) => {
+        const echo = echoApp();
+        const server = await serve(echo.app, { connection: () => new WebRTCConnection({ backend: serverBackend }) });
+        try {
+          const started = performance.now();
+          const frontend = await connectFrontend(server.url, { transport: { backend: frontendBackend } });
+          t.diagnostic(`connected in ${(performance.now() - started).toFixed(0)} ms`);
+          const session = server.sessions.get(frontend.sessionId)!;
+          assert.equal((session.connection as WebRTCConnection).backendName, serverBackend);
 
-  test("messages accepted before a close arrive before it", async () => {
-    const echo = echoApp();
-    const server = await serve(echo.app, { connection: () => new WebRTCConnection() });
-    try {
-      const frontend = await connectFrontend(server.url);
-      const session = server.sessions.get(frontend.sessionId)!;
-      const news = session.observable<number>(0, "news");
-      const seen: number[] = [];
-      frontend.observable<number>("news").on((v) => seen.push(v));
-      const writes: Promise<void>[] = [];
-      for (let i = 1; i <= 50; i++) writes.push(news.set(i));
-      await Promise.all(writes);
-      await session.close();
-      await within(frontend.closed, 2000, "frontend closed");
-      assert.deepEqual(seen, Array.from({ length: 50 }, (_, i) => i + 1));
-    } finally {
-      await server.close();
+          for (const size of [0, 65_537, 262_145, MiB]) {
+            const payload = patternBytes(size, size + 7);
+            const arrived = nextValue(frontend.observable<Uint8Array>("output"), 30_000);
+            await frontend.observable("input").set(payload);
+            const echoed = await arrived;
+            assert.ok(Buffer.from(echoed.buffer, echoed.byteOffset, echoed.byteLength).equals(payload), `${size} bytes differ`);
+          }
+
+          const echoed: number[] = [];
+          const off = frontend.observable<number>("output").on((v) => echoed.push(v));
+          const input = frontend.observable<number>("input");
+          for (let i = 0; i < 500; i++) void input.set(i);
+          await waitUntil(() => echoed.length === 500, 30_000, "500 echoes");
+          off();
+          assertCountingSequence(echoed, 500, "echoes");
+
+          await frontend.close();
+          const info = await within(session.closed, 1000, "server session closes");
+          assert.match(info.reason, /closed/);
+        } finally {
+          await server.close();
+        }
+      });
     }
   });
 });

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { RTCPeerConnection, type RTCDataChannel } from "werift";
 import { FramedChannel, type FramedChannelOptions } from "../src/transport/framed-channel.js";
 import { wrapWeriftChannel } from "../src/transport/werift-port.js";
+import { finishedRecordSequence, guardDtlsRecordSequence, repairDtlsRecordSequence } from "../src/transport/werift-dtls.js";
 import type { ChannelPort } from "../src/transport/port.js";
 
 const KiB = 1024;
@@ -71,11 +72,16 @@ function whenOpen(dc: RTCDataChannel): Promise<void> {
 /**
  * Two connected werift peers: A offers and creates the channel "bonito",
  * B answers. `maxMessageSize` is what each side advertises in its SDP.
+ * `guard` applies the DTLS record-number workaround as the backend does.
  */
-async function connectPeers(maxMessageSize = { a: 256 * KiB, b: 256 * KiB }): Promise<Peers> {
+async function connectPeers(maxMessageSize = { a: 256 * KiB, b: 256 * KiB }, guard = true): Promise<Peers> {
   const config = { iceServers: [], iceAdditionalHostAddresses: ["127.0.0.1"] };
   const pcA = new RTCPeerConnection({ ...config, maxMessageSize: maxMessageSize.a });
   const pcB = new RTCPeerConnection({ ...config, maxMessageSize: maxMessageSize.b });
+  if (guard) {
+    guardDtlsRecordSequence(pcA);
+    guardDtlsRecordSequence(pcB);
+  }
   allPeers.add(pcA);
   allPeers.add(pcB);
   pcA.onIceCandidate.subscribe((candidate) => {
@@ -103,12 +109,15 @@ async function connectPeers(maxMessageSize = { a: 256 * KiB, b: 256 * KiB }): Pr
 class MeasuredPort implements ChannelPort {
   peakBuffered = 0;
   peakWeriftBytes = 0;
+  /** Data-channel messages sent. */
+  sends = 0;
   constructor(
     private readonly inner: ChannelPort,
     private readonly dc: RTCDataChannel,
   ) {}
   send(data: Uint8Array): void {
     this.inner.send(data);
+    this.sends++;
     this.peakBuffered = Math.max(this.peakBuffered, this.inner.bufferedAmount);
     this.peakWeriftBytes = Math.max(this.peakWeriftBytes, this.dc.bufferedAmount);
   }
@@ -272,6 +281,68 @@ describe("FramedChannel over werift: data", { timeout: 240_000 }, () => {
     assert.equal(failure, null);
     assert.equal(received, count);
     t.diagnostic(`10,000 frames (4–203 bytes) in ${ms.toFixed(0)} ms: ${(count / (ms / 1000)).toFixed(0)} frames/s`);
+    pair.b.onFrame(null);
+  });
+
+  it("bursts of small frames share messages: byte-exact and in order, mixed with large frames", { timeout: 60_000 }, async (t) => {
+    const next = prng(2024);
+    // Three bursts written in one tick each; 1 in 100 frames is large (fragmented), the rest 64 bytes or less.
+    for (let burst = 0; burst < 3; burst++) {
+      const frames = Array.from({ length: 2000 }, (_, i) => {
+        const size = next() < 0.01 ? 64 * KiB + Math.floor(next() * 64 * KiB) : Math.floor(next() * 65);
+        return randomBytes(size, burst * 10_000 + i);
+      });
+      let received = 0;
+      let failure: string | null = null;
+      const all = new Promise<void>((resolve) => {
+        pair.b.onFrame((frame) => {
+          if (failure === null && !sameBytes(frame, frames[received]!)) failure = `burst ${burst}: frame ${received} differs`;
+          if (++received === frames.length) resolve();
+        });
+      });
+      const sendsBefore = pair.portA.sends;
+      const started = performance.now();
+      const order: number[] = [];
+      const writes = frames.map((frame, i) => pair.a.write(frame).then(() => order.push(i)));
+      await within(Promise.all([...writes, all]), 50_000, `burst ${burst}`);
+      const ms = performance.now() - started;
+      const messages = pair.portA.sends - sendsBefore;
+      assert.equal(failure, null);
+      assert.equal(received, frames.length);
+      assert.deepEqual(order, frames.map((_, i) => i), "writes resolve in call order");
+      const large = frames.filter((f) => f.length > 64 * KiB);
+      const fragments = large.reduce((sum, f) => sum + Math.ceil(f.length / (64 * KiB - 1)), 0);
+      // Small frames need a handful of batches between the large ones; never one message each.
+      assert.ok(messages < fragments + 2 * (large.length + 1) + 20, `${messages} messages for ${frames.length} frames`);
+      t.diagnostic(`burst ${burst}: ${frames.length} frames (${large.length} large) as ${messages} messages in ${ms.toFixed(0)} ms`);
+    }
+    pair.b.onFrame(null);
+  });
+
+  it("10,000 writes of 64 bytes in one tick", { timeout: 60_000 }, async (t) => {
+    const count = 10_000;
+    const frames = Array.from({ length: count }, (_, i) => {
+      const frame = randomBytes(64, 50_000 + i);
+      new DataView(frame.buffer).setUint32(0, i);
+      return frame;
+    });
+    let received = 0;
+    let failure: string | null = null;
+    const all = new Promise<void>((resolve) => {
+      pair.b.onFrame((frame) => {
+        if (failure === null && !sameBytes(frame, frames[received]!)) failure = `frame ${received} differs`;
+        if (++received === count) resolve();
+      });
+    });
+    const sendsBefore = pair.portA.sends;
+    const started = performance.now();
+    await within(Promise.all([...frames.map((frame) => pair.a.write(frame)), all]), 50_000, "10,000 frames of 64 bytes");
+    const ms = performance.now() - started;
+    const messages = pair.portA.sends - sendsBefore;
+    assert.equal(failure, null);
+    // 65 bytes per entry, 64 KiB messages: 11 messages, plus any heartbeat.
+    assert.ok(messages <= 13, `${messages} messages`);
+    t.diagnostic(`10,000 frames of 64 bytes as ${messages} messages in ${ms.toFixed(0)} ms: ${(count / (ms / 1000)).toFixed(0)} frames/s`);
     pair.b.onFrame(null);
   });
 
@@ -455,6 +526,112 @@ describe("FramedChannel over werift: close and liveness", { timeout: 120_000 }, 
       assert.ok(sameBytes(back, frame));
     } finally {
       await dispose(pair);
+    }
+  });
+});
+
+// ---- DTLS record numbers (werift-dtls.ts) ------------------------------
+
+/** werift's DTLS socket and context of `pc`'s one transport (werift 0.24.4 internals). */
+function dtlsOf(pc: RTCPeerConnection): {
+  socket: { send: (buf: Buffer, addr?: unknown) => Promise<void> };
+  context: { recordSequenceNumber: number; lastMessage: unknown };
+} {
+  const socket = (pc.dtlsTransports[0] as unknown as { dtls: { send: (buf: Buffer) => Promise<void>; dtls: never } }).dtls;
+  return { socket, context: socket.dtls };
+}
+
+/** A DTLS record header (13 bytes) followed by `length` zero bytes. */
+function record(type: number, epoch: number, sequence: number, length = 3): Buffer {
+  const buf = Buffer.alloc(13 + length);
+  buf[0] = type;
+  buf.writeUInt16BE(0xfefd, 1);
+  buf.writeUInt16BE(epoch, 3);
+  buf.writeUIntBE(sequence, 5, 6);
+  buf.writeUInt16BE(length, 11);
+  return buf;
+}
+
+describe("werift DTLS record numbers", { timeout: 60_000 }, () => {
+  it("finishedRecordSequence reads the highest epoch-1 record number of a flight", () => {
+    // Client flight 5: three handshake records and a ChangeCipherSpec in epoch 0, Finished in epoch 1.
+    const flight = [Buffer.concat([record(22, 0, 2), record(22, 0, 3, 300)]), record(22, 0, 4), record(20, 0, 5, 1), record(22, 1, 6, 40)];
+    assert.equal(finishedRecordSequence(flight), 6);
+    assert.equal(finishedRecordSequence([Buffer.concat([record(20, 0, 7, 1), record(22, 1, 2 ** 40 + 8)])]), 2 ** 40 + 8);
+    assert.equal(finishedRecordSequence([record(22, 0, 3)]), undefined, "no epoch-1 record");
+    assert.equal(finishedRecordSequence([]), undefined);
+    assert.equal(finishedRecordSequence(undefined), undefined);
+    assert.equal(finishedRecordSequence(["not a buffer", Buffer.alloc(5)]), undefined, "junk is ignored");
+  });
+
+  it("repairDtlsRecordSequence moves the counter past the Finished's number, never back, and ignores unknown shapes", () => {
+    const context = { recordSequenceNumber: 3, lastMessage: [record(20, 0, 5, 1), record(22, 1, 6)] };
+    const transport = { dtls: { dtls: context } };
+    assert.equal(repairDtlsRecordSequence(transport), true);
+    assert.equal(context.recordSequenceNumber, 6, "the next record gets 7");
+    assert.equal(repairDtlsRecordSequence(transport), false, "idempotent");
+    context.recordSequenceNumber = 20;
+    assert.equal(repairDtlsRecordSequence(transport), false);
+    assert.equal(context.recordSequenceNumber, 20, "never moved back");
+    for (const junk of [undefined, null, {}, { dtls: {} }, { dtls: { dtls: { recordSequenceNumber: "x" } } }]) {
+      assert.equal(repairDtlsRecordSequence(junk), false);
+    }
+  });
+
+  it("application records never reuse the Finished's record number (browsers drop such a record as a replay)", async () => {
+    const peers = await connectPeers();
+    try {
+      for (const [name, pc, dc, other] of [
+        ["A", peers.pcA, peers.dcA, peers.dcB],
+        ["B", peers.pcB, peers.dcB, peers.dcA],
+      ] as const) {
+        const { socket, context } = dtlsOf(pc);
+        const finished = finishedRecordSequence(context.lastMessage);
+        assert.ok(finished !== undefined && finished > 1, `${name}: werift kept its Finished flight (${finished})`);
+        // Repaired when the handshake completed, before SCTP's first record: already past it at open.
+        assert.ok(context.recordSequenceNumber > finished, `${name}: counter ${context.recordSequenceNumber} > Finished ${finished}`);
+        const used: number[] = [];
+        const send = socket.send;
+        socket.send = (buf, addr) => {
+          const result = send(buf, addr);
+          used.push(context.recordSequenceNumber);
+          return result;
+        };
+        const arrived = new Promise<void>((resolve) => {
+          let count = 0;
+          const onMessage = () => {
+            if (++count === 10) {
+              other.off("message", onMessage);
+              resolve();
+            }
+          };
+          other.on("message", onMessage);
+        });
+        for (let i = 0; i < 10; i++) dc.send(Buffer.from(`message ${i}`));
+        await within(arrived, 10_000, `${name}: 10 messages`);
+        socket.send = send;
+        assert.ok(used.length >= 10, `${name}: ${used.length} records`);
+        assert.ok(used.every((seq, i) => seq > finished && (i === 0 || seq > used[i - 1]!)), `${name}: ${used.join(",")} after ${finished}`);
+      }
+    } finally {
+      await Promise.all([peers.pcA.close(), peers.pcB.close()]);
+      allPeers.delete(peers.pcA);
+      allPeers.delete(peers.pcB);
+    }
+  });
+
+  it("wrapping a channel of an unguarded connection repairs it before anything is sent through the port", async () => {
+    const peers = await connectPeers(undefined, false);
+    try {
+      const { context } = dtlsOf(peers.pcA);
+      const finished = finishedRecordSequence(context.lastMessage)!;
+      const port = wrapWeriftChannel(peers.dcA, peers.pcA);
+      assert.ok(context.recordSequenceNumber >= finished, `counter ${context.recordSequenceNumber} >= Finished ${finished}`);
+      port.close();
+    } finally {
+      await Promise.all([peers.pcA.close(), peers.pcB.close()]);
+      allPeers.delete(peers.pcA);
+      allPeers.delete(peers.pcB);
     }
   });
 });

@@ -12,7 +12,13 @@ import { frontendTransports, type FrontendTransport } from "./transports.js";
 // Node frontends speak every connection type this package ships.
 import "../webrtc/node-frontend.js";
 
-export { registerFrontendTransport, type FrontendTransport, type FrontendTransportFactory } from "./transports.js";
+export {
+  registerFrontendTransport,
+  type FrontendTransport,
+  type FrontendTransportFactory,
+  type FrontendTransportContext,
+} from "./transports.js";
+export { BonitoRuntime, type RuntimeStats, type RuntimeOptions } from "../frontend/runtime.js";
 export type { ConnectionStatus } from "../frontend/runtime.js";
 export type { SessionBootstrap } from "../server.js";
 

@@ -14,12 +14,35 @@
  * - `kind` (6 bits): what the payload is, see {@link Kind}. Kind 0 is never
  *   valid, so a zeroed buffer is caught as garbage rather than read as data.
  *
+ * Kinds and their payloads:
+ *
+ * - 1 `DATA_MORE`: a fragment of a frame; more of the same frame follow.
+ * - 2 `DATA_LAST`: the last (or only) fragment of a frame.
+ * - 3 `CLOSE`: UTF-8 reason; the sender is closing the channel.
+ * - 4 `HEARTBEAT`: empty (any payload is ignored).
+ * - 7 `BATCH`: several whole frames in one message, so that a burst of small
+ *   frames costs one data-channel message instead of one each. The payload
+ *   is one or more entries, each `[length][frame bytes]`, back to back up to
+ *   the end of the message; `length` is the frame's size in bytes as an
+ *   unsigned LEB128 varint (7 bits per byte, least significant group first,
+ *   high bit set on every byte but the last; at most 5 bytes, value
+ *   < 2^32). A frame of 0..127 bytes costs one length byte, up to 16383
+ *   bytes two. Entries are whole frames in send order: a frame never spans
+ *   two messages inside a batch (large frames travel as DATA_MORE/DATA_LAST
+ *   as before), and a BATCH never arrives between the fragments of a frame.
+ *   Each entry is checked against the maximum frame size. A receiver
+ *   rejects with a FramingError a batch with no entry, a length that runs
+ *   past the end of the message or is cut off, a length of more than 5
+ *   bytes or ≥ 2^32, and a batch inside a fragmented frame. Senders use it
+ *   only for two or more frames (one frame goes as DATA_LAST, one byte
+ *   shorter); receivers accept a batch of one.
+ *
  * Reserved for the resume step (a broken link resumes without loss or
  * duplicates): kind 5 `ACK` (payload: the sequence number of the last whole
  * frame received, so the sender can drop what it keeps for replay) and kind
  * 6 `RESUME` (payload: session token plus last sequence number received).
- * Kinds 5..63 are unknown today and rejected with a FramingError, so a peer
- * that sends them to an old peer fails loudly instead of silently.
+ * Kinds 5, 6 and 8..63 are unknown today and rejected with a FramingError,
+ * so a peer that sends them to an old peer fails loudly instead of silently.
  */
 
 /** Format version written into every header (top two bits). */
@@ -38,6 +61,8 @@ export const Kind = {
   CLOSE: 3,
   /** Liveness signal; payload is empty (reserved: receivers ignore it). */
   HEARTBEAT: 4,
+  /** Several whole frames, each as [LEB128 length][bytes] (see the layout above). */
+  BATCH: 7,
 } as const;
 
 /** One of the {@link Kind} values. */

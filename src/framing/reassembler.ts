@@ -2,11 +2,14 @@
  * Turns the stream of data-channel messages back into frames and control
  * events.
  */
+import { decodeBatch } from "./batch.js";
 import { FORMAT_VERSION, FramingError, HEADER_SIZE, Kind, decodeHeader } from "./header.js";
 
 /** What one inbound message amounted to, once it completes something. */
 export type FrameEvent =
   | { kind: "frame"; frame: Uint8Array }
+  /** A BATCH message: one or more whole frames, in order. */
+  | { kind: "frames"; frames: Uint8Array[] }
   | { kind: "close"; reason: string }
   | { kind: "heartbeat" };
 
@@ -38,10 +41,12 @@ export class Reassembler {
    * Takes one message. Returns the event it completes, or null for a
    * fragment that is not the last. A frame that fits in one message is
    * returned as a view into `message` (no copy); a fragmented frame is
-   * concatenated once, when its last fragment arrives.
+   * concatenated once, when its last fragment arrives; the frames of a
+   * BATCH are views into `message` too.
    * Throws FramingError on an empty message, an unsupported version, an
-   * unknown kind, or a frame larger than maxFrameSize (detected on the
-   * fragment that crosses the cap, before it is kept).
+   * unknown kind, a malformed BATCH or one inside a fragmented frame, or a
+   * frame larger than maxFrameSize (detected on the fragment that crosses
+   * the cap, before it is kept).
    */
   push(message: Uint8Array): FrameEvent | null {
     if (message.length < HEADER_SIZE) throw this.fail("empty message (no header byte)");
@@ -61,6 +66,15 @@ export class Reassembler {
         }
         this.keep(payload);
         return { kind: "frame", frame: this.takeFrame() };
+      case Kind.BATCH:
+        if (this.fragments.length > 0) {
+          throw this.fail(`a batch arrived inside a fragmented frame (after ${this.bufferedBytes} bytes of it)`);
+        }
+        try {
+          return { kind: "frames", frames: decodeBatch(payload, this.maxFrameSize) };
+        } catch (error) {
+          throw this.fail((error as Error).message);
+        }
       case Kind.CLOSE:
         return { kind: "close", reason: textDecoder.decode(payload) };
       case Kind.HEARTBEAT:

@@ -9,6 +9,8 @@ import {
   HEADER_SIZE,
   MAX_CLOSE_REASON_BYTES,
   Reassembler,
+  batchEntrySize,
+  encodeBatch,
   encodeClose,
   encodeHeartbeat,
   iterateFragments,
@@ -85,13 +87,17 @@ export class FramedChannel {
   private closing: CloseInfo | null = null;
   private resolveClosed!: (info: CloseInfo) => void;
 
-  /** Tail of the write queue: each write starts when the previous one settled. */
-  private writeTail: Promise<void> = Promise.resolve();
-  /** The write currently paused for backpressure, if any (writes are serialized, so at most one). */
+  /** Writes accepted and not yet (completely) handed to the port, in call order. */
+  private readonly outbox = new Fifo<PendingWrite>();
+  /** True while the pump runs or is scheduled; it alone sends data, so writes never interleave. */
+  private pumping = false;
+  /** Called when the pump stops with nothing left to send (close waits for this). */
+  private idleWaiters: Array<() => void> = [];
+  /** The pump's wait for the buffer to drain, if it is waiting (at most one). */
   private drainWaiter: { resolve: () => void; reject: (error: Error) => void } | null = null;
 
   private handler: FrameHandler | null = null;
-  private readonly inbox: Uint8Array[] = [];
+  private readonly inbox = new Fifo<Uint8Array>();
   private delivering = false;
   /** False after a protocol error: nothing more from the peer is trusted. */
   private receiving = true;
@@ -130,9 +136,12 @@ export class FramedChannel {
    * Sends one frame. Resolves once every fragment has been handed to the
    * data channel; while the channel buffers more than highWaterMark it
    * waits for the buffer to drain, so memory stays bounded. Writes go out
-   * in call order and never interleave. Rejects if the channel is closed or
-   * closes meanwhile, if the frame exceeds maxFrameSize, or if the buffer
-   * makes no progress for writeTimeoutMs (which also closes the channel).
+   * in call order and never interleave. Small frames written together (in
+   * the same tick, or while an earlier write waits) share data-channel
+   * messages (BATCH); a lone write is sent at once, never held for a timer.
+   * Rejects if the channel is closed or closes meanwhile, if the frame
+   * exceeds maxFrameSize, or if the buffer makes no progress for
+   * writeTimeoutMs (which also closes the channel).
    * Do not modify `frame` until the promise has settled.
    */
   write(frame: Uint8Array): Promise<void> {
@@ -142,10 +151,14 @@ export class FramedChannel {
         new RangeError(`frame of ${frame.length} bytes exceeds maxFrameSize (${this.options.maxFrameSize} bytes)`),
       );
     }
-    const result = this.writeTail.then(() => this.sendFrame(frame));
-    // The queue continues whatever this write's outcome; the caller gets the outcome.
-    this.writeTail = result.catch(() => undefined);
-    return result;
+    return new Promise<void>((resolve, reject) => {
+      this.outbox.push({ frame, resolve, reject });
+      if (this.pumping) return;
+      // A microtask, not a timer: the writes of the current tick join this
+      // one (one batch), and a lone write goes out without added latency.
+      this.pumping = true;
+      queueMicrotask(this.startPump);
+    });
   }
 
   /**
@@ -177,17 +190,87 @@ export class FramedChannel {
     return this.state === "closed";
   }
 
-  private async sendFrame(frame: Uint8Array): Promise<void> {
-    if (this.ended) throw this.notWritableError();
-    const messageSize = Math.min(this.port.maxMessageSize, this.options.maxFragmentSize);
-    for (const message of iterateFragments(frame, messageSize)) {
-      while (this.port.bufferedAmount > this.options.highWaterMark) {
-        await this.waitForDrain();
+  private readonly startPump = (): void => {
+    void this.pump();
+  };
+
+  /**
+   * Sends the outbox, oldest first, one data-channel message at a time,
+   * waiting for the buffer to drain below highWaterMark before each one.
+   * Whatever is queued when a message is due goes into it: consecutive
+   * frames that fit together in one message become a BATCH, a frame too
+   * large for that is fragmented, and a frame on its own is one DATA_LAST
+   * message. Writes queued during a wait therefore batch by themselves.
+   * On failure the writes being sent get the error, the rest are rejected
+   * as not writable (the channel has ended).
+   */
+  private async pump(): Promise<void> {
+    const outbox = this.outbox;
+    let sending: PendingWrite[] = [];
+    try {
+      while (outbox.length > 0) {
+        while (this.port.bufferedAmount > this.options.highWaterMark) await this.waitForDrain();
+        // The wait may have ended because the channel closed.
+        if (this.ended) throw this.notWritableError();
+        const messageSize = Math.min(this.port.maxMessageSize, this.options.maxFragmentSize);
+        const count = this.batchableCount(messageSize);
+        if (count >= 2) {
+          sending = outbox.take(count);
+          const frames = new Array<Uint8Array>(count);
+          for (let i = 0; i < count; i++) frames[i] = sending[i]!.frame;
+          this.sendOrFail(encodeBatch(frames));
+        } else {
+          sending = outbox.take(1);
+          await this.sendFragments(sending[0]!.frame, messageSize);
+        }
+        for (const write of sending) write.resolve();
+        sending = [];
       }
-      // The wait may have ended because the channel closed.
-      if (this.ended) throw this.notWritableError();
+    } catch (cause) {
+      const error = cause instanceof Error ? cause : new Error(String(cause));
+      for (const write of sending) write.reject(error);
+      const rest = outbox.take(outbox.length);
+      if (rest.length > 0) {
+        const notWritable = this.notWritableError();
+        for (const write of rest) write.reject(notWritable);
+      }
+    } finally {
+      this.pumping = false;
+      for (const idle of this.idleWaiters.splice(0)) idle();
+    }
+  }
+
+  /** How many frames from the head of the outbox fit together in one BATCH of at most `messageSize` bytes. */
+  private batchableCount(messageSize: number): number {
+    const outbox = this.outbox;
+    let size = HEADER_SIZE;
+    let count = 0;
+    for (let i = 0; i < outbox.length; i++) {
+      size += batchEntrySize(outbox.at(i).frame.length);
+      if (size > messageSize) break;
+      count++;
+    }
+    return count;
+  }
+
+  /** Sends one frame as DATA_MORE…DATA_LAST messages, waiting for backpressure between them. */
+  private async sendFragments(frame: Uint8Array, messageSize: number): Promise<void> {
+    let first = true;
+    for (const message of iterateFragments(frame, messageSize)) {
+      // The pump has just checked the buffer for the first message.
+      if (!first) {
+        while (this.port.bufferedAmount > this.options.highWaterMark) await this.waitForDrain();
+        if (this.ended) throw this.notWritableError();
+      }
+      first = false;
       this.sendOrFail(message);
     }
+  }
+
+  /** Resolves when nothing is queued or being sent (at once if so already). */
+  private whenWritesDone(): Promise<void> {
+    if (!this.pumping) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Waits for the port's buffer to fall to lowWaterMark; rejects on close or no progress. */
@@ -258,7 +341,8 @@ export class FramedChannel {
       this.finish(this.closing ?? { reason: event.reason, remote: true });
       return;
     }
-    this.inbox.push(event.frame);
+    if (event.kind === "frame") this.inbox.push(event.frame);
+    else for (const frame of event.frames) this.inbox.push(frame);
     this.deliver();
   };
 
@@ -267,7 +351,7 @@ export class FramedChannel {
     if (this.delivering) return;
     this.delivering = true;
     while (this.handler && this.inbox.length > 0 && this.state !== "closed") {
-      const frame = this.inbox.shift()!;
+      const frame = this.inbox.shift();
       let result: void | Promise<void>;
       try {
         result = this.handler(frame);
@@ -358,7 +442,7 @@ export class FramedChannel {
 
   private async closeGracefully(info: CloseInfo): Promise<void> {
     // Writes accepted before close() still go out, within closeTimeoutMs.
-    await settledOrTimeout(this.writeTail, this.options.closeTimeoutMs);
+    await settledOrTimeout(this.whenWritesDone(), this.options.closeTimeoutMs);
     if (this.state === "closed") return;
     if (this.sendCloseBestEffort(info.reason)) await this.bufferEmptied(CLOSE_DRAIN_MS);
     this.finish(info);
@@ -416,7 +500,7 @@ export class FramedChannel {
     this.watchdogTimer = null;
 
     this.reassembler.reset();
-    this.inbox.length = 0;
+    this.inbox.clear();
     const waiter = this.drainWaiter;
     this.drainWaiter = null;
     waiter?.reject(this.notWritableError());
@@ -432,6 +516,66 @@ export class FramedChannel {
       // Closing is best effort; the channel has ended either way.
     }
     this.resolveClosed(info);
+  }
+}
+
+/** A write waiting in the outbox. */
+interface PendingWrite {
+  frame: Uint8Array;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * A first-in first-out queue with O(1) removal at the head (an array's
+ * shift is linear, and a burst of small frames can queue tens of thousands).
+ */
+class Fifo<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  /** The item `index` places from the head (0 is the head); the caller checks the bounds. */
+  at(index: number): T {
+    return this.items[this.head + index]!;
+  }
+
+  /** Removes and returns the head; the caller checks that there is one. */
+  shift(): T {
+    const item = this.items[this.head]!;
+    this.items[this.head++] = undefined as T; // let it be collected
+    this.compact();
+    return item;
+  }
+
+  /** Removes and returns the first `count` items (fewer if there are fewer). */
+  take(count: number): T[] {
+    const end = Math.min(this.items.length, this.head + count);
+    const taken = this.items.slice(this.head, end);
+    this.items.fill(undefined as T, this.head, end);
+    this.head = end;
+    this.compact();
+    return taken;
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+  }
+
+  private compact(): void {
+    if (this.head === this.items.length) this.clear();
+    else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
   }
 }
 

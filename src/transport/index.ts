@@ -7,4 +7,5 @@
 export type { ChannelPort } from "./port.js";
 export { FramedChannel, type FramedChannelOptions, type CloseInfo, type FrameHandler } from "./framed-channel.js";
 export { wrapWeriftChannel } from "./werift-port.js";
+export { guardDtlsRecordSequence } from "./werift-dtls.js";
 export { wrapBrowserChannel } from "./browser-port.js";

@@ -10,6 +10,9 @@ import { FramedChannel, type ChannelPort, type CloseInfo } from "../transport/in
 import { negotiateAsAnswerer, DEFAULT_NEGOTIATION_TIMEOUT_MS, type DataChannelLike, type PeerConnectionLike } from "./negotiation.js";
 import type { WebRTCBootstrap } from "./options.js";
 
+/** How long joining the signaling room may take. */
+const SIGNALING_JOIN_TIMEOUT_MS = 10_000;
+
 /** What the page (or Node) provides: its WebRTC and WebSocket implementations. */
 export interface WebRTCPlatform {
   createPeerConnection(iceServers: WebRTCBootstrap["iceServers"]): PeerConnectionLike;
@@ -52,7 +55,8 @@ export async function connectWebRTCFrontend(
       sessionId: config.sessionId,
       token: config.token,
       WebSocket: platform.WebSocket,
-      timeoutMs,
+      // Joining is one round trip; it gets its own bound so a short ICE timeout does not cut it.
+      timeoutMs: Math.max(timeoutMs, SIGNALING_JOIN_TIMEOUT_MS),
     });
     pc = platform.createPeerConnection(config.iceServers);
     const dataChannel = await negotiateAsAnswerer(pc, signaling, { timeoutMs });

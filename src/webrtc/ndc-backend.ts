@@ -17,37 +17,25 @@
  * - The process exits only once its native callbacks are released: see ndc-lifetime.ts.
  *
  * DTLS roles. The polyfill ignores the SDP given to setLocalDescription (libdatachannel
- * writes its own offer and answer), so we steer roles through the descriptions it reads:
- * - As offerer it must be the DTLS server. libdatachannel hands the answer to ICE before
- *   it stores the answer's fingerprint; when ICE connects at once (the answerer's checks
- *   already succeeded) a DTLS client can receive the server's certificate in between and
- *   reject it as unverifiable ("certificate verify failed", ~1 connection in 8 on a busy
- *   loopback). So the offer we send says `a=setup:passive` (our own stays `actpass`, which
- *   accepts the `active` answer that follows).
- * - As answerer it stays the DTLS client (`active`, its own choice). It cannot be the
- *   server for werift: werift numbers its channel as the DTLS server would (odd stream)
- *   before it knows its role, and libdatachannel as server rejects that channel.
- * - As client its first flight must not reach the offerer before the offerer has the
- *   answer: libdatachannel and werift drop DTLS that arrives before their own ICE check
- *   succeeded, and libdatachannel retransmits only after 1 s (setup ~1 s instead of
- *   ~50 ms, about one run in two). So the answerer holds the offerer's candidates back
- *   for a moment: ICE then connects through the offerer's own checks, which it sends only
- *   once it has the answer.
+ * writes its own offer and answer), so roles are steered through the descriptions sent:
+ * - As offerer it is the DTLS server: the offer we send says `a=setup:passive` (our own
+ *   stays `actpass`, which accepts the `active` answer that follows). As DTLS client it
+ *   sends its first flight the moment its ICE connects, and a werift answerer, which
+ *   drops DTLS until its own ICE check has succeeded, loses it: 1 s retransmit. It also
+ *   keeps clear of a libdatachannel race where the client verifies the server's
+ *   certificate before the answer's fingerprint is stored (see DEFAULT_CANDIDATE_HOLD_MS
+ *   in negotiation.ts, which closes that race for both roles).
+ * - As answerer it stays the DTLS client (`active`, its own choice); the negotiation sends
+ *   the answer it really uses. It cannot be the server for werift anyway: werift numbers
+ *   its channel as the DTLS server would (odd stream) before it knows its role, and
+ *   libdatachannel as server rejects that channel.
  */
 import { networkInterfaces } from "node:os";
 import { wrapBrowserChannel } from "../transport/browser-port.js";
-import type { CandidateInit } from "../../signaling/schema.js";
 import type { WebRTCBackend } from "./backends.js";
 import type { DataChannelLike, DescriptionLike, PeerConnectionLike } from "./negotiation.js";
 import { ADVERTISED_MAX_MESSAGE_SIZE, type IceServer } from "./options.js";
 import { NativeLifetime } from "./ndc-lifetime.js";
-
-/**
- * How long the answerer (the DTLS client) keeps the offerer's candidates back.
- * Costs nothing when the offerer's checks get through (they connect ICE first); when they
- * cannot (NAT, TURN permissions), our own checks start this much later.
- */
-const CANDIDATE_HOLD_MS = 200;
 
 /** What this module uses of `node-datachannel/polyfill` (declared here: the package is optional). */
 interface PolyfillModule {
@@ -135,16 +123,14 @@ function createNdcBackend(polyfill: PolyfillModule, lifetime: NativeLifetime): W
 }
 
 /**
- * The polyfill's RTCPeerConnection, adjusted for us: DTLS roles as in the module comment;
- * data channels closed before the connection so their native callbacks are released; and
- * `lifetime` told when a connection is made and closed.
+ * The polyfill's RTCPeerConnection, adjusted for us: it offers as DTLS server (see the
+ * module comment), closes its data channels before itself so their native callbacks are
+ * released, and tells `lifetime` when a connection is made and closed.
  */
 function ndcPeerConnectionClass(Base: PolyfillModule["RTCPeerConnection"], lifetime: NativeLifetime) {
   return class NdcPeerConnection extends Base {
     private readonly channels = new Set<PolyfillDataChannel>();
     private closeCalled = false;
-    /** As answerer: remote candidates wait until this time (ms since the epoch). */
-    private holdCandidatesUntil = 0;
 
     constructor(config: Record<string, unknown>) {
       super(config);
@@ -162,19 +148,6 @@ function ndcPeerConnectionClass(Base: PolyfillModule["RTCPeerConnection"], lifet
     override async createOffer(): Promise<DescriptionLike> {
       const offer = await super.createOffer();
       return { type: offer.type, sdp: offer.sdp === undefined ? undefined : withSetup(offer.sdp, "actpass", "passive") };
-    }
-
-    override setRemoteDescription(description: { type: "offer" | "answer"; sdp: string }): Promise<unknown> {
-      // Answering makes us the DTLS client: let the offerer's checks connect ICE first.
-      if (description.type === "offer") this.holdCandidatesUntil = Date.now() + CANDIDATE_HOLD_MS;
-      return super.setRemoteDescription(description);
-    }
-
-    override async addIceCandidate(candidate: CandidateInit | null): Promise<void> {
-      const wait = this.holdCandidatesUntil - Date.now();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      if (this.closeCalled) return;
-      return super.addIceCandidate(candidate);
     }
 
     override close(): void {

@@ -18,6 +18,23 @@ export const CHANNEL_LABEL = "bonito";
 /** Default time for the whole negotiation, from the call to the channel's `open`. */
 export const DEFAULT_NEGOTIATION_TIMEOUT_MS = 15_000;
 
+/**
+ * Default time the answerer keeps the offerer's candidates back after applying the offer.
+ *
+ * Why: the answerer has the offerer's candidates first, so left alone its ICE checks
+ * succeed, and its DTLS starts, before the offerer has even received the answer. Offerers
+ * mishandle DTLS that arrives that early: werift and libdatachannel drop it (the
+ * handshake then waits for a 1 s retransmit), and libdatachannel, whose ICE then connects
+ * the instant the answer is applied, can verify the peer's certificate before it has
+ * stored the answer's fingerprint and fail the handshake ("certificate verify failed";
+ * measured about once in 8 connections with Chromium or node-datachannel answering). While
+ * the answerer holds back, ICE connects through the offerer's own checks, which it sends
+ * only once the answer is applied. On loopback and LANs this costs nothing (the offerer's
+ * checks arrive first); where only the answerer's checks can get through (some NATs, TURN
+ * permissions), its checks start this much later.
+ */
+export const DEFAULT_CANDIDATE_HOLD_MS = 200;
+
 /** An ICE candidate as delivered by `icecandidate` events (DOM RTCIceCandidate, werift's RTCIceCandidate). */
 export interface IceCandidateLike {
   candidate: string;
@@ -120,6 +137,8 @@ export interface NegotiationOptions {
    * an `actpass` offer leaves the choice to the answerer.
    */
   answererDtlsRole?: "active" | "passive";
+  /** Answerer only: how long to keep the offerer's candidates back (see DEFAULT_CANDIDATE_HOLD_MS). */
+  candidateHoldMs?: number;
 }
 
 /** Why a negotiation failed. */
@@ -301,6 +320,9 @@ class Negotiation<DC extends DataChannelLike> {
     await this.pc.setRemoteDescription({ type: "offer", sdp: offerSdp });
     if (this.settled) return;
     this.remoteApplied = true;
+    // Candidates are added one after another: delaying the chain delays them all.
+    const holdMs = this.options.candidateHoldMs ?? DEFAULT_CANDIDATE_HOLD_MS;
+    if (holdMs > 0) this.candidateChain = this.candidateChain.then(() => this.pause(holdMs));
     this.flushRemoteCandidates();
     const answer = await this.pc.createAnswer();
     if (this.settled) return;
@@ -524,6 +546,17 @@ class Negotiation<DC extends DataChannelLike> {
       return `${head}ICE connected but the DTLS handshake did not complete; DTLS packets are blocked or the certificate fingerprints do not match`;
     }
     return `${head}the peer connection is up but the data channel did not open; the SCTP association or the channel announcement failed`;
+  }
+
+  /** Resolves after `ms`, or as soon as the negotiation has settled. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.cleanups.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private progress(stage: NegotiationStage): void {

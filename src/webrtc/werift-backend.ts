@@ -4,6 +4,7 @@
  */
 import { RTCPeerConnection } from "werift";
 import { wrapWeriftChannel } from "../transport/werift-port.js";
+import { guardDtlsRecordSequence } from "../transport/werift-dtls.js";
 import type { PeerConnectionLike } from "./negotiation.js";
 import type { WebRTCBackend } from "./backends.js";
 import { ADVERTISED_MAX_MESSAGE_SIZE } from "./options.js";
@@ -21,6 +22,8 @@ export const weriftBackend: WebRTCBackend = {
       // still fragment at the remote's limit. Never 0: "unlimited" loses large messages.
       maxMessageSize: ADVERTISED_MAX_MESSAGE_SIZE,
     } as ConstructorParameters<typeof RTCPeerConnection>[0]);
+    // werift reuses a DTLS record number that browsers then drop: the first messages lag 0.3–1 s.
+    guardDtlsRecordSequence(pc);
     return pc as unknown as PeerConnectionLike;
   },
   wrapChannel(channel, pc) {

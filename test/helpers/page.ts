@@ -30,7 +30,7 @@ export function pageEcho(page: Page, size: number, seed = size + 7): Promise<{ l
       const Bonito = (window as any).Bonito;
       const output = Bonito.observable("output");
       const echoed: Uint8Array = await new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error("no echo within 30 s")), 30_000);
+        const timer = setTimeout(() => reject(new Error("no echo within 120 s")), 120_000);
         const off = output.on((value: Uint8Array) => {
           clearTimeout(timer);
           off();

@@ -51,3 +51,21 @@ export function within<T>(promise: Promise<T>, timeoutMs: number, what: string):
 
 export const KiB = 1024;
 export const MiB = 1024 * 1024;
+
+/**
+ * Asserts `values` is exactly 0, 1, …, count−1, with a short message. (A deepEqual on a
+ * list that may hold stray megabyte payloads would print a diff of gigabytes.)
+ */
+export function assertCountingSequence(values: readonly unknown[], count: number, what: string): void {
+  const firstWrong = values.findIndex((value, index) => value !== index);
+  if (values.length !== count || firstWrong !== -1) {
+    const shown = firstWrong === -1 ? "" : `; first out of place at index ${firstWrong}: ${describeBriefly(values[firstWrong])}`;
+    throw new Error(`${what}: expected 0..${count - 1} in order, got ${values.length} values${shown}`);
+  }
+}
+
+function describeBriefly(value: unknown): string {
+  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${value.byteLength} bytes)`;
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}

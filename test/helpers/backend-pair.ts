@@ -1,0 +1,83 @@
+/**
+ * Two peers made by the Node WebRTC backends, negotiated through a real signaling server
+ * with the shared negotiation code, and closed after the test (channel first). For tests
+ * of a backend itself, below FramedChannel and the session.
+ */
+import { WebSocket } from "ws";
+import { connectSignaling, type SignalingServer } from "../../signaling/index.js";
+import { loadBackend, type BackendName, type WebRTCBackend } from "../../src/webrtc/backends.js";
+import {
+  negotiateAsAnswerer,
+  negotiateAsOfferer,
+  type DataChannelLike,
+  type NegotiationStage,
+  type PeerConnectionLike,
+} from "../../src/webrtc/negotiation.js";
+
+/** One side of a connected pair. */
+export interface PairSide {
+  backend: WebRTCBackend;
+  pc: PeerConnectionLike;
+  dc: DataChannelLike;
+  /** Negotiation milestones, `stage@ms`. */
+  stages: string[];
+}
+
+export interface BackendPair {
+  offerer: PairSide;
+  answerer: PairSide;
+  /** From opening the room until both channels are open. */
+  setupMs: number;
+}
+
+/** Where cleanups go: a node:test context, or anything with the same `after`. */
+export interface CleanupScope {
+  after(fn: () => unknown): void;
+}
+
+/** Connect an offerer on `offererName` to an answerer on `answererName` through `server`. */
+export async function connectBackendPair(
+  t: CleanupScope,
+  server: SignalingServer,
+  sessionId: string,
+  offererName: BackendName,
+  answererName: BackendName,
+): Promise<BackendPair> {
+  const [offererBackend, answererBackend] = await Promise.all([loadBackend(offererName), loadBackend(answererName)]);
+  const offererStages: string[] = [];
+  const answererStages: string[] = [];
+  const log = (stages: string[]) => (stage: NegotiationStage, ms: number) => stages.push(`${stage}@${ms}`);
+  const started = performance.now();
+  const room = await server.openRoom(sessionId);
+  const offererPc = offererBackend.createPeerConnection([]);
+  const answererPc = answererBackend.createPeerConnection([]);
+  const sides: Array<{ backend: WebRTCBackend; pc: PeerConnectionLike; dc?: DataChannelLike }> = [
+    { backend: offererBackend, pc: offererPc },
+    { backend: answererBackend, pc: answererPc },
+  ];
+  t.after(() => {
+    for (const side of sides) {
+      try {
+        side.dc?.close();
+      } catch {
+        // already closed
+      }
+      side.backend.closePeerConnection(side.pc);
+    }
+  });
+  const offered = negotiateAsOfferer(offererPc, room, { onProgress: log(offererStages), timeoutMs: 10_000 });
+  const client = await connectSignaling(room.url, { sessionId, token: room.token, WebSocket, timeoutMs: 5_000 });
+  t.after(() => client.close());
+  const answered = negotiateAsAnswerer(answererPc, client, { onProgress: log(answererStages), timeoutMs: 10_000 });
+  const [offererDc, answererDc] = await Promise.all([offered, answered]);
+  sides[0]!.dc = offererDc;
+  sides[1]!.dc = answererDc;
+  const setupMs = performance.now() - started;
+  room.close();
+  client.close();
+  return {
+    offerer: { backend: offererBackend, pc: offererPc, dc: offererDc, stages: offererStages },
+    answerer: { backend: answererBackend, pc: answererPc, dc: answererDc, stages: answererStages },
+    setupMs,
+  };
+}

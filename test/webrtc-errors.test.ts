@@ -1,0 +1,59 @@
+/**
+ * When the data channel cannot be set up in time, every side says why: `connectFrontend`
+ * rejects, the page reports the error, and the server frees the session.
+ */
+import { describe, test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { serve, type BonitoServer } from "../src/index.js";
+import { WebRTCConnection } from "../src/webrtc/index.js";
+import { connectFrontend } from "../src/client/index.js";
+import { echoApp } from "./helpers/echo-app.js";
+import { launchBrowser, type TestBrowser } from "./helpers/browser.js";
+import { waitUntil } from "./helpers/payload.js";
+
+// Far below what ICE + DTLS need even on loopback, so the negotiation always runs out of time.
+const IMPOSSIBLE_MS = 25;
+
+describe("WebRTC setup failures", { timeout: 90_000 }, () => {
+  let server: BonitoServer;
+  let originalError: typeof console.error;
+  before(async () => {
+    originalError = console.error;
+    console.error = () => {};
+    server = await serve(echoApp().app, { connection: () => new WebRTCConnection({ negotiationTimeoutMs: IMPOSSIBLE_MS }) });
+  });
+  after(async () => {
+    console.error = originalError;
+    await server?.close();
+  });
+
+  test("connectFrontend rejects with the stage it reached, and the server frees the session", async () => {
+    await assert.rejects(connectFrontend(server.url), (error: Error) => {
+      assert.equal(error.name, "NegotiationError");
+      assert.match(error.message, /no data channel within \d+ ms: /);
+      return true;
+    });
+    await waitUntil(() => server.sessions.size === 0, 5000, "the server frees the session");
+  });
+
+  test("the page reports the failure with its likely cause", async () => {
+    const browser: TestBrowser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      await page.goto(server.url);
+      const message = await page.evaluate(
+        () =>
+          new Promise<string>((resolve) => {
+            const W = window as any;
+            if (W.BonitoWebRTC.lastError) return resolve(W.BonitoWebRTC.lastError.message);
+            window.addEventListener("bonito:connection-error", (event: any) => resolve(event.detail.message));
+          }),
+      );
+      assert.match(message, /no data channel within \d+ ms: /);
+      await page.waitForFunction(() => (window as any).Bonito.connection_status() === "closed");
+      await waitUntil(() => server.sessions.size === 0, 5000, "the server frees the session");
+    } finally {
+      await browser.close();
+    }
+  });
+});
