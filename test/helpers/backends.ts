@@ -1,7 +1,7 @@
 /**
  * The Node WebRTC backends the integration suites run against, so each suite is written
- * once and parameterized. node-datachannel is an optional dependency: when it does not
- * load here its suites are skipped with the reason, not failed. `TEST_BACKENDS=werift`
+ * once and parameterized. node-datachannel is an optional dependency: outside CI, when it does
+ * not load here, its suites are skipped with the reason; under CI=true that is an error. `TEST_BACKENDS=werift`
  * (comma-separated) restricts a run to some backends.
  */
 import { BACKEND_NAMES, checkBackendName, loadBackend, type BackendName } from "../../src/webrtc/backends.js";
@@ -28,6 +28,9 @@ export async function backendCases(): Promise<BackendCase[]> {
         await loadBackend(backend);
         return { backend, skip: false as const };
       } catch (error) {
+        // In CI the optional dependency is installed by `npm ci`: a backend that does not
+        // load there is a failure to report, never a suite to skip.
+        if (process.env.CI) throw new Error(`backend ${backend} does not load: ${(error as Error).message}`);
         return { backend, skip: (error as Error).message };
       }
     }),
