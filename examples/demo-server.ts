@@ -1,17 +1,19 @@
 /**
  * `npm start`: the demo server. Registers WebRTCConnection (the WebSocket connection stays
  * registered underneath as the fallback), serves the demo on 127.0.0.1:8080 (`PORT` and
- * `HOST` override; `PORT=0` picks a free port), and stops cleanly on Ctrl-C.
+ * `HOST` override; `PORT=0` picks a free port; `BACKEND=node-datachannel` picks the faster
+ * Node WebRTC stack), and stops cleanly on Ctrl-C.
  */
 import { registerConnection, serve } from "../src/index.js";
-import { WebRTCConnection } from "../src/webrtc/index.js";
+import { WebRTCConnection, type BackendName } from "../src/webrtc/index.js";
 import { demoApp } from "./demo-app.js";
 
 const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST ?? "127.0.0.1";
 // CONNECTION=websocket shows the same demo over the fallback.
 if (process.env.CONNECTION !== "websocket") {
-  registerConnection(() => new WebRTCConnection(), { name: "webrtc" });
+  const backend = (process.env.BACKEND || undefined) as BackendName | undefined;
+  registerConnection(() => new WebRTCConnection({ backend }), { name: "webrtc" });
 }
 
 const server = await serve(demoApp, { port, host, title: "bonito-webrtc demo" });

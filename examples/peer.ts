@@ -2,6 +2,7 @@
  * `npm run demo:peer -- <url> [MiB]`: joins the demo session at <url> as a Node frontend
  * over WebRTC, uploads MiB (default 64) of random data with a progress bar, and prints
  * the throughput and Node's SHA-256 verdict. Exits 0 when the checksum matches.
+ * `BACKEND=node-datachannel` picks the faster Node WebRTC stack.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { connectFrontend } from "../src/client/index.js";
@@ -15,7 +16,7 @@ if (!url) {
 const size = Math.round(Number(mibArg ?? 64) * 1024 * 1024);
 
 const connectStarted = Date.now();
-const frontend = await connectFrontend(url);
+const frontend = await connectFrontend(url, { transport: { backend: process.env.BACKEND || undefined } });
 console.log(`connected over ${frontend.connectionType} in ${Date.now() - connectStarted} ms (session ${frontend.sessionId})`);
 
 const upload = frontend.observable<UploadMessage>("upload");

@@ -89,6 +89,11 @@ for (const { backend, skip } of cases) {
       const server = await serve(echo.app, { connection: () => new WebRTCConnection({ backend }) });
       try {
         const frontend = await connectFrontend(server.url, { transport: { backend } });
+        // A session in use: one round trip first, so the close is not racing the
+        // association's first packets (werift retransmits a lost one only after 1 s).
+        const warm = nextValue(frontend.observable("output"));
+        await frontend.observable("input").set("warm");
+        assert.equal(await warm, "warm");
         await server.sessions.get(frontend.sessionId)!.close();
         await within(frontend.closed, 1000, "frontend sees the close");
         assert.equal(frontend.status(), "closed");
