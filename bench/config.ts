@@ -44,6 +44,6 @@ export function benchConfig(quick: boolean): BenchConfig {
         setup: { repeats: 10, warmup: 2 },
         peakRssBytes: 256 * MiB,
         peakRssCapMs: 300_000,
-        sessions: { count: 50, perSessionBytes: 4 * MiB, connectConcurrency: 3, connectCapMs: 120_000, transferCapMs: 120_000 },
+        sessions: { count: 50, perSessionBytes: 4 * MiB, connectConcurrency: 1, connectCapMs: 120_000, transferCapMs: 120_000 },
       };
 }
