@@ -50,6 +50,11 @@ const LAYERS: Array<[RegExp, string]> = [
   [/\/dist\/src\//, "ours: other"],
   [/\/dist\/signaling\//, "ours: signaling"],
   [/\/dist\/bench\//, "bench harness"],
+  // Page profiles (Chromium): our bundles as the server hands them out, the bench page bundle.
+  [/\/bonito\/runtime\.js/, "ours (page): runtime.js (protocol, observables)"],
+  [/\/bonito\/webrtc\.js/, "ours (page): webrtc.js (framing, transport, negotiation)"],
+  [/\/bonito\/websocket\.js/, "ours (page): websocket.js"],
+  [/\/bench-page\.js|__playwright|pptr:/, "bench harness"],
   [/@msgpack\//, "msgpack"],
   [/\/pako\//, "pako"],
   [/\/node_modules\/ws\//, "ws"],

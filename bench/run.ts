@@ -175,7 +175,7 @@ async function main(): Promise<void> {
   let browserVersion: string | undefined;
   const env: BenchEnv = {
     browser: () =>
-      (browser ??= BenchBrowser.launch().then((b) => {
+      (browser ??= BenchBrowser.launch(args.profileDir).then((b) => {
         browserVersion = b.version;
         return b;
       })),

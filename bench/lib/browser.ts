@@ -5,6 +5,8 @@
  * renderer).
  */
 import { readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CDPSession, Page } from "playwright-core";
 import { build } from "esbuild";
@@ -52,7 +54,17 @@ const OPEN_HOOK = `(() => {
 
 /** A page with a bench endpoint. */
 export class BenchPage {
+  private profiler: { cdp: CDPSession; file: string } | undefined;
+
   constructor(readonly page: Page) {}
+
+  /** Record a V8 CPU profile of the page's JavaScript until close() (written to `file`). */
+  async startProfile(cdp: CDPSession, file: string): Promise<void> {
+    await cdp.send("Profiler.enable");
+    await cdp.send("Profiler.setSamplingInterval", { interval: 250 });
+    await cdp.send("Profiler.start");
+    this.profiler = { cdp, file };
+  }
 
   op<T = any>(name: DriverOp, args: unknown = {}, timeoutMs = 60_000): Promise<T> {
     return deadline(
@@ -67,17 +79,39 @@ export class BenchPage {
     return this.page.evaluate(() => (window as any).__benchOpenAt ?? (window as any).BenchPage?.openAt);
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    const profiler = this.profiler;
+    this.profiler = undefined;
+    if (profiler) {
+      try {
+        const { profile } = await deadline(profiler.cdp.send("Profiler.stop"), 10_000, "page profile");
+        await writeFile(profiler.file, JSON.stringify(profile));
+      } catch {
+        // A page that crashed or hung has no profile to give.
+      }
+    }
     return deadline(this.page.close(), 5000, "page close").catch(() => {});
   }
 }
 
 export class BenchBrowser {
   private cdp: CDPSession | undefined;
-  private constructor(private readonly browser: TestBrowser) {}
+  private pages = 0;
+  private constructor(
+    private readonly browser: TestBrowser,
+    /** With `--profile DIR`: each page records a CPU profile into DIR. */
+    private readonly profileDir?: string,
+  ) {}
 
-  static async launch(): Promise<BenchBrowser> {
-    return new BenchBrowser(await launchBrowser());
+  static async launch(profileDir?: string): Promise<BenchBrowser> {
+    return new BenchBrowser(await launchBrowser(), profileDir);
+  }
+
+  /** Start the page's CPU profile (after it connected, so page loading is not in it) when profiling. */
+  private async maybeProfile(bench: BenchPage, label: string): Promise<void> {
+    if (!this.profileDir) return;
+    const cdp = await this.browser.context.newCDPSession(bench.page);
+    await bench.startProfile(cdp, join(this.profileDir, `page-${label}.${Date.now()}-${++this.pages}.cpuprofile`));
   }
 
   get version(): string {
@@ -85,7 +119,7 @@ export class BenchBrowser {
   }
 
   /** Open a Bonito session page at `url` and wait until it is connected. */
-  async openBonito(url: string, timeoutMs = 30_000): Promise<BenchPage> {
+  async openBonito(url: string, timeoutMs = 30_000, label = "bonito"): Promise<BenchPage> {
     const page = await this.browser.newPage();
     const bench = new BenchPage(page);
     try {
@@ -94,6 +128,7 @@ export class BenchBrowser {
       await page.waitForFunction(() => (window as any).__benchOpenAt !== undefined, null, { timeout: timeoutMs });
       await page.addScriptTag({ path: PAGE_BUNDLE });
       await page.evaluate(() => (window as any).BenchPage.useBonito());
+      await this.maybeProfile(bench, label);
       return bench;
     } catch (error) {
       await bench.close();
@@ -102,7 +137,7 @@ export class BenchBrowser {
   }
 
   /** Open a bare server's page (it connects by itself) and wait for its channel. */
-  async openBare(url: string, timeoutMs = 30_000): Promise<BenchPage> {
+  async openBare(url: string, timeoutMs = 30_000, label = "bare"): Promise<BenchPage> {
     const page = await this.browser.newPage();
     const bench = new BenchPage(page);
     try {
@@ -110,6 +145,7 @@ export class BenchBrowser {
       await page.waitForFunction(() => (window as any).BenchPage?.ready() || (window as any).BenchPage?.error, null, { timeout: timeoutMs });
       const error = await page.evaluate(() => (window as any).BenchPage.error as string | undefined);
       if (error) throw new Error(`bare page: ${error}`);
+      await this.maybeProfile(bench, label);
       return bench;
     } catch (error) {
       await bench.close();

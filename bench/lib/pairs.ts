@@ -101,7 +101,8 @@ export class Rig {
     } else {
       this.page ??= await this.connect(async () => {
         const browser = await this.env.browser();
-        return { page: isBareServer(this.spec) ? await browser.openBare(this.url) : await browser.openBonito(this.url) };
+        const label = variantLabel(this.spec);
+        return { page: isBareServer(this.spec) ? await browser.openBare(this.url, 30_000, label) : await browser.openBonito(this.url, 30_000, label) };
       });
       page = this.page.page;
       client = pageSide(page);

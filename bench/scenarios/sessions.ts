@@ -74,11 +74,15 @@ export const sessions: StandaloneFamily = {
           context.log(`sessions-50 ${variant}: connect ${connectSeconds.toFixed(1)} s, ${perSession.toFixed(2)} MiB/session, ${rate.toFixed(1)} MiB/s aggregate`);
           record("throughput", rate, "MiB/s", "higher", "ok", `${(total / MiB).toFixed(0)} MiB in ${count} streams`);
         } catch (error) {
-          if ((error as Error).name !== "TimeoutError") throw error;
+          // A cap, or a session that ended mid-stream: report what arrived until then.
+          const timedOut = (error as Error).name === "TimeoutError";
           const elapsed = (epochNow() - tSend) / 1000;
           const progress = await Promise.all(clients.map((c) => c.call<ReceiveResult[]>("ep", { role: "client", index: "all", op: "progress" }, 3000).catch(() => [])));
           const got = progress.flat().reduce((sum, r) => sum + r.bytes, 0);
-          record("throughput", got / MiB / elapsed, "MiB/s", "higher", "timeout", `cap ${transferCapMs / 1000} s: ${Math.round((100 * got) / total)}% arrived`);
+          const why = timedOut ? `cap ${transferCapMs / 1000} s` : (error as Error).message.split("\n")[0]!.replace(/^[\w-]+: /, "");
+          const note = `${why}; ${Math.round((100 * got) / total)}% arrived in ${elapsed.toFixed(0)} s`;
+          context.log(`sessions-50 ${variant}: connect ${connectSeconds.toFixed(1)} s, ${perSession.toFixed(2)} MiB/session; transfer: ${note}`);
+          record("throughput", got / MiB / elapsed, "MiB/s", "higher", timedOut ? "timeout" : "error", note);
           aborted = true;
         }
       } catch (error) {
