@@ -35,7 +35,7 @@ export function benchConfig(quick: boolean): BenchConfig {
         transferCapMs: 10_000,
         rtt: { count: 100, warmup: 20, capMs: 10_000 },
         setup: { repeats: 2, warmup: 1 },
-        peakRssBytes: 16 * MiB,
+        peakRssBytes: 8 * MiB,
         peakRssCapMs: 15_000,
         sessions: { count: 50, perSessionBytes: 256 * 1024, connectConcurrency: 1, connectCapMs: 60_000, transferCapMs: 20_000 },
       }

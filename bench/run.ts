@@ -4,9 +4,9 @@
  * [--profile DIR] [--verbose]`
  *
  * Runs every scenario family for every variant (ours over WebRTC per available Node
- * backend, ours over WebSocket, bare data channels per backend), prints one table of
- * ours ÷ baseline ratios measured in this run, and writes the measurements and rows as
- * JSON with `--json`. Nothing is asserted: this is measurement. Every measurement is
+ * backend, ours over WebSocket, bare data channels per backend, and in full runs our
+ * FramedChannel alone as a diagnostic), prints tables of ours ÷ baseline ratios measured
+ * in this run, and writes the measurements and rows as JSON with `--json`. Nothing is asserted: this is measurement. Every measurement is
  * capped in time; every peer, server and browser is closed; the process exits by itself.
  */
 import { writeFile } from "node:fs/promises";

@@ -2,7 +2,7 @@
  * Node server ↔ Chromium page (native RTCPeerConnection) over WebRTCConnection, through
  * the real signaling server on 127.0.0.1; once per server backend (werift, node-datachannel).
  */
-import { describe, test, before, after, type TestContext } from "node:test";
+import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
 import { serve, type BonitoServer } from "../src/index.js";
@@ -14,11 +14,6 @@ import { pageEcho, openPage } from "./helpers/page.js";
 import { backendCases } from "./helpers/backends.js";
 
 for (const { backend, skip } of await backendCases()) {
-  // Known issue, reported as TODO rather than skipped: with a node-datachannel server one
-  // echo to Chromium was lost in 1 of 4 full CI runs (never with werift). The suite still
-  // runs and its failures are printed; the optional backend is not yet release quality.
-  const todo = backend === "node-datachannel" ? "intermittent message loss with a node-datachannel server" : undefined;
-  const caseTest = (name: string, fn: (t: TestContext) => Promise<void>) => test(name, todo ? { todo } : {}, fn);
   describe(`Chromium over WebRTC, server on ${backend}`, { timeout: 300_000, skip }, () => {
     let browser: TestBrowser;
     before(async () => {
@@ -42,7 +37,7 @@ for (const { backend, skip } of await backendCases()) {
           await server?.close();
         });
 
-        caseTest("the page runs over the data channel", async () => {
+        test("the page runs over the data channel", async () => {
           assert.equal(await page.evaluate(() => (window as any).BonitoWebRTC.current !== undefined), true);
           const connection = echo.sessions.at(-1)!.session.connection;
           assert.ok(connection instanceof WebRTCConnection);
@@ -51,14 +46,14 @@ for (const { backend, skip } of await backendCases()) {
 
         const sizes = compression ? [0, 65_537, MiB] : [0, 1, 65_535, 65_536, 65_537, 262_145, MiB, 32 * MiB];
         for (const size of sizes) {
-          caseTest(`echo of a ${size}-byte Uint8Array from the page is byte-exact`, async () => {
+          test(`echo of a ${size}-byte Uint8Array from the page is byte-exact`, async () => {
             const result = await pageEcho(page, size);
             assert.deepEqual(result, { length: size, equal: true, type: "Uint8Array" });
           });
         }
 
         if (!compression) {
-          caseTest("10,000 updates from the page arrive in order, and their echoes too", async () => {
+          test("10,000 updates from the page arrive in order, and their echoes too", async () => {
             const entry = echo.sessions.at(-1)!;
             entry.received.length = 0;
             const echoed = await page.evaluate(async () => {
@@ -84,7 +79,7 @@ for (const { backend, skip } of await backendCases()) {
       });
     }
 
-    caseTest("closing from the page ends the server session within a second", async () => {
+    test("closing from the page ends the server session within a second", async () => {
       const echo = echoApp();
       const server = await serve(echo.app, { connection: () => new WebRTCConnection({ backend }) });
       const page = await openPage(browser, server.url);
@@ -98,7 +93,7 @@ for (const { backend, skip } of await backendCases()) {
       }
     });
 
-    caseTest("closing the session on the server closes the page's connection within a second", async () => {
+    test("closing the session on the server closes the page's connection within a second", async () => {
       const echo = echoApp();
       const server = await serve(echo.app, { connection: () => new WebRTCConnection({ backend }) });
       const page = await openPage(browser, server.url);
@@ -114,7 +109,7 @@ for (const { backend, skip } of await backendCases()) {
       }
     });
 
-    caseTest("a crashed page is detected by the heartbeat within 10 s and its session freed", async (t) => {
+    test("a crashed page is detected by the heartbeat within 10 s and its session freed", async (t) => {
       const echo = echoApp();
       const server = await serve(echo.app, { connection: () => new WebRTCConnection({ backend }) });
       const page = await openPage(browser, server.url);

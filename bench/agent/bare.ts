@@ -13,13 +13,12 @@ import type { AddressInfo } from "node:net";
 import WebSocket from "ws";
 import { SignalingServer, connectSignaling, type WebSocketConstructor } from "../../signaling/index.js";
 import { negotiateAsOfferer, negotiateAsAnswerer, type DataChannelLike, type PeerConnectionLike, type SignalingPort } from "../../src/webrtc/negotiation.js";
-import { checkBackendName, loadBackend } from "../../src/webrtc/backends.js";
+import { checkBackendName, loadBackend, type WebRTCBackend } from "../../src/webrtc/backends.js";
 import type { Endpoint } from "../shared/endpoint.js";
 import { w3cBareEndpoint, type W3CChannel } from "../shared/bare-w3c.js";
 import { weriftBareEndpoint } from "./bare-werift.js";
 import { framedEndpoint } from "../shared/framed-endpoint.js";
 import { FramedChannel } from "../../src/transport/framed-channel.js";
-import type { WebRTCBackend } from "../../src/webrtc/backends.js";
 import { closeWithin } from "./util.js";
 
 export const PAGE_BUNDLE = new URL("../browser/bench-page.js", import.meta.url);
@@ -55,11 +54,11 @@ function peerFor(platform: WebRTCBackend, framed: boolean, dc: DataChannelLike, 
     const channel = new FramedChannel(platform.wrapChannel(dc, pc));
     return { endpoint: framedEndpoint(channel), close: () => channel.close("bench done") };
   }
-  return { endpoint: bareEndpoint(platform.name, dc, pc), close: () => closeBare(dc, pc, platform.name) };
+  return { endpoint: bareEndpoint(platform.name, dc, pc), close: () => closeBare(platform, dc, pc) };
 }
 
 /** Channel first (the peer notices its close at once), then the connection; bounded. */
-async function closeBare(dc: DataChannelLike, pc: PeerConnectionLike, backend: string): Promise<void> {
+async function closeBare(platform: WebRTCBackend, dc: DataChannelLike, pc: PeerConnectionLike): Promise<void> {
   try {
     dc.close();
   } catch {
@@ -72,7 +71,7 @@ async function closeBare(dc: DataChannelLike, pc: PeerConnectionLike, backend: s
     }),
     1000,
   );
-  (await loadBackend(checkBackendName(backend))).closePeerConnection(pc);
+  platform.closePeerConnection(pc);
 }
 
 export class BareServer {

@@ -153,11 +153,16 @@ export class BenchBrowser {
     }
   }
 
-  /** Renderer processes (pid, CPU seconds so far). */
-  async renderers(): Promise<Array<{ pid: number; cpu: number }>> {
+  /** Chromium's processes: type (browser, renderer, GPU, network service, ...), pid, CPU seconds so far. */
+  async processes(): Promise<Array<{ type: string; pid: number; cpu: number }>> {
     this.cdp ??= await this.browser.context.browser()!.newBrowserCDPSession();
     const info = (await this.cdp.send("SystemInfo.getProcessInfo")) as { processInfo: Array<{ type: string; id: number; cpuTime: number }> };
-    return info.processInfo.filter((p) => p.type === "renderer").map((p) => ({ pid: p.id, cpu: p.cpuTime }));
+    return info.processInfo.map((p) => ({ type: p.type, pid: p.id, cpu: p.cpuTime }));
+  }
+
+  /** Renderer processes (pid, CPU seconds so far). */
+  async renderers(): Promise<Array<{ pid: number; cpu: number }>> {
+    return (await this.processes()).filter((p) => p.type === "renderer");
   }
 
   async close(): Promise<void> {

@@ -81,8 +81,11 @@ export class WebRTCConnection extends FrontendConnection {
     this.room = room;
     room.onFrontendJoined(() => void this.negotiate(room));
     room.onClose((reason) => {
-      // Before the channel exists, losing the room means the frontend can never connect.
-      if (!this.channel && !this.closing && reason !== "closed") {
+      // Before negotiation starts, losing the room means the frontend can never connect.
+      // Once it has started the negotiation judges: the frontend closes signaling as soon
+      // as its end of the channel opens, which can be before ours does (quick with
+      // node-datachannel), and that is no failure.
+      if (!this.pc && !this.channel && !this.closing && reason !== "closed") {
         void session.close(`WebRTC signaling ended before the data channel opened (${reason})`);
       }
     });
