@@ -391,6 +391,32 @@ describe("exact wire layout", () => {
     }
   });
 
+  it("frames reusing a session's memoised envelope decode like the first one, whatever was encoded in between", T, () => {
+    // The empty-cache envelope is memoised per session; a miss packs it while the message
+    // has not been packed yet (they share an encoder buffer). Mix misses and hits, small and
+    // aligned (gathered) bodies, frames with cache entries, and a second session.
+    const small = { msg_type: MessageType.UpdateObservable, id: "s", payload: new Uint8Array(64).fill(7) };
+    const large = { msg_type: MessageType.UpdateObservable, id: "l", payload: new Float64Array(40_000).fill(1.5) };
+    const other = "b".repeat(36);
+    const sequence: Array<[string, BonitoMessage, ObservableRef[]]> = [
+      [`fresh-${Date.now()}`, large, []],
+      [SID, small, []],
+      [SID, large, [new ObservableRef("o1", 3)]],
+      [SID, large, []],
+      [other, small, []],
+      [SID, small, []],
+      [other, large, []],
+    ];
+    for (const [sid, message, cache] of sequence) {
+      const frame = encodeServerFrame(sid, message, false, { cache });
+      const viaCodec = pack(new SerializedMessage(new SessionCache(sid, "root", cache), message));
+      const decoded = decodeServerEnvelope(frame, false);
+      assert.equal(decoded.sessionId, sid);
+      assert.deepEqual(decoded.message, decodeServerEnvelope(viaCodec, false).message);
+      if (message === small) assert.equal(hex(frame), hex(viaCodec), "small frames are byte-identical to the codec's");
+    }
+  });
+
   it("a client frame is msgpack of the plain map, byte for byte", T, () => {
     const message = { msg_type: MessageType.UpdateObservable, id: "x", payload: new Float64Array([1]) };
     assert.equal(hex(encodeClientFrame(message, false)), "83a86d73675f74797065a130a26964a178a77061796c6f6164d718000000000000f03f");

@@ -113,6 +113,33 @@ function envelopeHead(sessionId: string, sessionType: SessionType, cache: Uint8A
   return [tuple, strHeader(id.byteLength, idWidth), id, strHeader(type.byteLength, typeWidth), type, extHeader(0x12, cache.byteLength), cache];
 }
 
+/** A session's packed empty cache and the envelope heads made with it, by padding (0–7). */
+interface EmptyCacheEnvelope {
+  cache: Uint8Array;
+  heads: Array<readonly Uint8Array[] | undefined>;
+}
+
+/**
+ * Envelopes of frames whose session cache is empty (nearly every frame after the first ones
+ * of a session), by session and type: packing the cache and the session id again for every
+ * small update was most of the cost of encoding it. The bytes are only ever read (copied
+ * into frames). Bounded: cleared when full, which costs one re-encoding each.
+ */
+const emptyCacheEnvelopes = new Map<string, EmptyCacheEnvelope>();
+const MAX_EMPTY_CACHE_ENVELOPES = 1024;
+
+/** Must run before packPieces for the message: packing the cache reuses packPieces' buffer. */
+function emptyCacheEnvelope(sessionId: string, sessionType: SessionType): EmptyCacheEnvelope {
+  const key = `${sessionType}:${sessionId}`;
+  let envelope = emptyCacheEnvelopes.get(key);
+  if (!envelope) {
+    if (emptyCacheEnvelopes.size >= MAX_EMPTY_CACHE_ENVELOPES) emptyCacheEnvelopes.clear();
+    envelope = { cache: pack(new SessionCache(sessionId, sessionType, [])), heads: [] };
+    emptyCacheEnvelopes.set(key, envelope);
+  }
+  return envelope;
+}
+
 function byteLength(parts: readonly Uint8Array[]): number {
   let size = 0;
   for (const part of parts) size += part.byteLength;
@@ -166,17 +193,21 @@ export function encodeServerFrame(
     throw new ProtocolError(`session type must be "root" or "sub", got ${String(sessionType)}`);
   }
   validateMessage(message);
+  const entries = options.cache ?? [];
   // The cache is packed (copied) first: packPieces reuses one buffer for the message.
-  const cache = pack(new SessionCache(sessionId, sessionType, options.cache ?? []));
+  const empty = entries.length === 0 ? emptyCacheEnvelope(sessionId, sessionType) : null;
+  const cache = empty ? empty.cache : pack(new SessionCache(sessionId, sessionType, entries));
+  const headFor = (padding: number) =>
+    empty ? (empty.heads[padding] ??= envelopeHead(sessionId, sessionType, cache, padding)) : envelopeHead(sessionId, sessionType, cache, padding);
   const body = packPieces(message);
   const bodySize = byteLength(body);
   // body[1], when present, is the first large typed array. Its offset is only known once the
   // headers' lengths are, so those headers take their fixed-length (ext 32) form.
   const gathered = body.length > 1;
-  let head = envelopeHead(sessionId, sessionType, cache, 0);
+  let head = headFor(0);
   if (gathered) {
     const offset = 6 + byteLength(head) + 6 + body[0]!.byteLength;
-    head = envelopeHead(sessionId, sessionType, cache, (8 - (offset % 8)) % 8);
+    head = headFor((8 - (offset % 8)) % 8);
   }
   const bodyHeader = extHeader(0x12, bodySize, gathered);
   const outerHeader = extHeader(107, byteLength(head) + bodyHeader.byteLength + bodySize, gathered);

@@ -127,9 +127,10 @@ export function guardDtlsRecordSequence(pc: RTCPeerConnection): void {
   watchAll();
 }
 
-function dtlsTransportsOf(pc: RTCPeerConnection): DtlsTransportLike[] {
+/** `pc`'s DTLS transports, seen as `T` (the internals the caller uses); none if werift changed. @internal */
+export function dtlsTransportsOf<T = DtlsTransportLike>(pc: RTCPeerConnection): T[] {
   try {
-    return (pc.dtlsTransports ?? []) as unknown as DtlsTransportLike[];
+    return (pc.dtlsTransports ?? []) as unknown as T[];
   } catch {
     return [];
   }

@@ -201,15 +201,15 @@ export function negotiateAsAnswerer<DC extends DataChannelLike>(
  * succeeded, and drops DTLS packets that arrive before that. As DTLS server
  * (answerer `active`) it can lose a client's first flight, sent the moment the
  * client's ICE connects, and the handshake then waits for the client's
- * retransmit timer. As DTLS client, werift waits 100 ms after ICE before its
- * first flight, by which time a `passive` answerer is normally listening.
+ * retransmit timer. As DTLS client on the offering (ICE-controlling) side,
+ * werift learns that ICE connected after the answerer did, so a `passive`
+ * answerer is already listening; werift's own fixed 100 ms wait before its
+ * first flight is therefore skipped (src/transport/werift-dtls-start.ts).
  * Measured on loopback, werift offerer and Chromium answerer, ICE connected →
  * DTLS connected: cold processes 0.33–0.57 s with `active` (werift's log shows
  * a resent ClientHello) and 0.24–0.48 s with `passive`; warm ~60–110 ms with
- * `active` and ~120–135 ms with `passive` (the 100 ms wait). werift↔werift
- * showed no difference (~150 ms setup either way). We take the ~50 ms warm
- * cost to remove the lost-flight case; revisit if the server peer stops being
- * werift. Applied only to answers to an `actpass` offer: a node-datachannel
+ * `active` and ~120–135 ms with `passive` (the 100 ms wait, since removed:
+ * werift ↔ werift setup went from ~175 to ~60–80 ms). Applied only to answers to an `actpass` offer: a node-datachannel
  * server offers `passive` (see ndc-backend.ts) and must get `active`.
  */
 export function preferPassiveAnswer(sdp: string): string {

@@ -5,6 +5,8 @@
 import { RTCPeerConnection } from "werift";
 import { wrapWeriftChannel } from "../transport/werift-port.js";
 import { guardDtlsRecordSequence } from "../transport/werift-dtls.js";
+import { enlargeUdpBuffers } from "../transport/werift-udp.js";
+import { startDtlsWithoutDelay } from "../transport/werift-dtls-start.js";
 import type { PeerConnectionLike } from "./negotiation.js";
 import type { WebRTCBackend } from "./backends.js";
 import { ADVERTISED_MAX_MESSAGE_SIZE } from "./options.js";
@@ -24,6 +26,10 @@ export const weriftBackend: WebRTCBackend = {
     } as ConstructorParameters<typeof RTCPeerConnection>[0]);
     // werift reuses a DTLS record number that browsers then drop: the first messages lag 0.3–1 s.
     guardDtlsRecordSequence(pc);
+    // The default 208 KiB kernel buffer overflows during bursts while werift's thread is busy.
+    enlargeUdpBuffers(pc);
+    // werift's DTLS client waits 100 ms before its first flight; as the offerer it need not.
+    startDtlsWithoutDelay(pc);
     return pc as unknown as PeerConnectionLike;
   },
   wrapChannel(channel, pc) {
