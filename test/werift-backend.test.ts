@@ -2,13 +2,12 @@
  * The werift backend as WebRTCConnection and Node frontends configure it: two peers made
  * by `weriftBackend`, negotiated through a real signaling server on 127.0.0.1.
  */
-import { describe, it, before, after } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { SignalingServer } from "../signaling/index.js";
 import { UDP_SOCKET_BUFFER_BYTES } from "../src/transport/werift-udp.js";
 import { dtlsStartedEarly, startDtlsClientNow } from "../src/transport/werift-dtls-start.js";
-import { connectBackendPair } from "./helpers/backend-pair.js";
+import { connectBackendPairAlone } from "./helpers/backend-pair.js";
 
 /** The kernel's cap on a socket buffer that a process may request (Linux), or null elsewhere. */
 function sysctlBytes(name: "rmem_max" | "wmem_max"): number | null {
@@ -31,17 +30,8 @@ function udpSockets(pc: unknown): UdpSocketInternals[] {
 }
 
 describe("werift backend", { timeout: 60_000 }, () => {
-  let server: SignalingServer;
-  let rooms = 0;
-  before(() => {
-    server = new SignalingServer({ mode: "standalone" });
-  });
-  after(async () => {
-    await server.close();
-  });
-
   it("enlarges the kernel buffers of its UDP sockets once connected (as far as the kernel allows)", async (t) => {
-    const pair = await connectBackendPair(t, server, `udp-${rooms++}`, "werift", "werift");
+    const pair = await connectBackendPairAlone(t, "werift", "werift");
     const rmemMax = sysctlBytes("rmem_max");
     const wmemMax = sysctlBytes("wmem_max");
     for (const side of [pair.offerer, pair.answerer]) {
@@ -96,9 +86,7 @@ describe("werift DTLS start without the 100 ms wait", () => {
   });
 
   it("a real offerer (ICE-controlling DTLS client) starts early; the answerer (DTLS server) is left alone", async (t) => {
-    const server = new SignalingServer({ mode: "standalone" });
-    t.after(() => server.close());
-    const pair = await connectBackendPair(t, server, "early-dtls", "werift", "werift");
+    const pair = await connectBackendPairAlone(t, "werift", "werift");
     const [offerer] = (pair.offerer.pc as unknown as { dtlsTransports: Array<{ role: string; dtls: object }> }).dtlsTransports;
     const [answerer] = (pair.answerer.pc as unknown as { dtlsTransports: Array<{ role: string; dtls: object }> }).dtlsTransports;
     assert.equal(offerer!.role, "client");

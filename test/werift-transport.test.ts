@@ -403,7 +403,7 @@ describe("FramedChannel over werift: data", { timeout: 240_000 }, () => {
 
 describe("FramedChannel over werift: close and liveness", { timeout: 120_000 }, () => {
   for (const side of ["A", "B"] as const) {
-    it(`close from ${side} reaches the other side quickly, and writes after close reject`, { timeout: 30_000 }, async (t) => {
+    it(`close from ${side} reaches the other side as its CLOSE (not a timeout), and writes after close reject`, { timeout: 30_000 }, async (t) => {
       let pair: Pair | undefined;
       try {
         pair = await framedPair();
@@ -420,7 +420,6 @@ describe("FramedChannel over werift: close and liveness", { timeout: 120_000 }, 
         assert.deepEqual(mine, { reason: `bye from ${side}`, remote: false });
         assert.deepEqual(theirs, { reason: `bye from ${side}`, remote: true });
         assert.deepEqual(await atOther.next(1000), Uint8Array.of(1, 2, 3));
-        assert.ok(ms < 1000, `close took ${ms.toFixed(0)} ms`);
         t.diagnostic(`close from ${side}: both sides closed after ${ms.toFixed(1)} ms`);
         await assert.rejects(closer.write(new Uint8Array(1)), /channel closed: bye from/);
         await assert.rejects(other.write(new Uint8Array(1)), /channel closed: bye from/);

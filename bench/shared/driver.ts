@@ -6,6 +6,8 @@
  */
 import { decodeCount, encodeCount, type Endpoint } from "./endpoint.js";
 import { epochNow, monoNow } from "./clock.js";
+// Distinct bytes (not zeros, which a transport might treat specially), as the tests use.
+import { patternBytes } from "../../test/helpers/payload.js";
 
 export interface ArmArgs {
   /** Total bytes to expect on `data`. */
@@ -52,19 +54,6 @@ export interface PingResult {
 
 /** Operations the orchestrator may invoke by name. */
 export type DriverOp = "arm" | "wait" | "progress" | "send" | "echo" | "ping";
-
-/** Distinct bytes (not zeros, which a transport might treat specially). */
-export function payload(size: number, seed = 1): Uint8Array {
-  const bytes = new Uint8Array(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    bytes[i] = x & 0xff;
-  }
-  return bytes;
-}
 
 export class EndpointDriver {
   private receiving: { result: ReceiveResult; done: Promise<ReceiveResult>; off: () => void } | null = null;
@@ -138,7 +127,7 @@ export class EndpointDriver {
 
   /** Send `count` updates of `size` bytes as fast as the flow control allows. */
   async send(args: SendArgs): Promise<SendResult> {
-    const data = payload(args.size, args.size + 1);
+    const data = patternBytes(args.size, args.size + 1);
     const ep = this.endpoint;
     let failure: unknown = null;
     const fail = (error: unknown) => {
@@ -193,7 +182,7 @@ export class EndpointDriver {
 
   /** Sequential round trips of `size` bytes; the other side must echo. */
   async ping(args: PingArgs): Promise<PingResult> {
-    const data = payload(args.size, 7);
+    const data = patternBytes(args.size, 7);
     const ep = this.endpoint;
     let reply: (() => void) | null = null;
     const off = ep.on("ping", () => {

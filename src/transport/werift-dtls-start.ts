@@ -25,16 +25,13 @@
  * werift's internals differ from this shape, nothing is changed.
  */
 import type { RTCPeerConnection } from "werift";
-import { dtlsTransportsOf } from "./werift-dtls.js";
+import { watchDtlsTransports, type WatchedDtlsTransport } from "./werift-dtls.js";
 
 /** What we reach through an RTCDtlsTransport (werift 0.24.4). */
-interface DtlsTransportInternals {
-  id?: string;
+interface DtlsTransportInternals extends WatchedDtlsTransport {
   role?: string;
-  state?: string;
   iceTransport?: { role?: string };
-  dtls?: { connect?: () => Promise<void>; constructor?: { name?: string } };
-  onStateChange?: { subscribe(callback: (state: string) => void): { unSubscribe(): void } };
+  dtls?: { connect?: () => Promise<void> };
 }
 
 /** Marks a DtlsClient whose `connect` we have already taken over. */
@@ -69,38 +66,18 @@ export function dtlsStartedEarly(client: object): boolean {
  * starts connecting. Call it right after creating the peer connection.
  */
 export function startDtlsWithoutDelay(pc: RTCPeerConnection): void {
-  const watched = new Set<unknown>();
-  const disposers: Array<() => void> = [];
-  const watchAll = () => {
-    for (const transport of dtlsTransportsOf<DtlsTransportInternals>(pc)) {
-      const key = transport.id ?? transport;
-      if (watched.has(key)) continue;
-      watched.add(key);
-      const subscription = transport.onStateChange?.subscribe((state) => {
-        // werift emits "connecting" just before it creates the client and starts its 100 ms
-        // wait; the client exists once the current task has run.
-        if (state === "connecting") setImmediate(() => guard(() => startDtlsClientNow(transport)));
-      });
-      if (subscription) disposers.push(() => subscription.unSubscribe());
-    }
-  };
-  const states = pc.connectionStateChange.subscribe((state) => {
-    guard(() => {
-      // "connecting": the transports exist and their handshake has not started yet.
-      if (state === "connecting") watchAll();
-      else if (state === "connected" || state === "closed" || state === "failed") {
-        states.unSubscribe();
-        for (const dispose of disposers.splice(0)) dispose();
-      }
-    });
+  watchDtlsTransports<DtlsTransportInternals>(pc, (transport, state) => {
+    // werift emits "connecting" just before it creates the client and starts its 100 ms
+    // wait; the client exists once the current task has run. (Failures there are left to
+    // werift's own, slower path.)
+    if (state === "connecting") setImmediate(() => watchedStart(transport));
   });
-  watchAll();
 }
 
-/** Best effort: never let the speed-up disturb werift's own state handling. */
-function guard(run: () => void): void {
+/** {@link startDtlsClientNow} outside werift's call stack: nothing it throws may escape. */
+function watchedStart(transport: DtlsTransportInternals): void {
   try {
-    run();
+    startDtlsClientNow(transport);
   } catch {
     // werift keeps its own (slower) path.
   }

@@ -32,12 +32,16 @@ interface DtlsContextLike {
   lastMessage?: unknown;
 }
 
-/** What we reach through an RTCDtlsTransport (`transport.dtls.dtls`, werift 0.24.4). */
-interface DtlsTransportLike {
+/** What watchDtlsTransports needs of an RTCDtlsTransport (werift 0.24.4). @internal */
+export interface WatchedDtlsTransport {
   id?: string;
   state?: string;
-  dtls?: { dtls?: DtlsContextLike };
   onStateChange?: { subscribe(callback: (state: string) => void): { unSubscribe(): void } };
+}
+
+/** What we reach through an RTCDtlsTransport (`transport.dtls.dtls`, werift 0.24.4). */
+interface DtlsTransportLike extends WatchedDtlsTransport {
+  dtls?: { dtls?: DtlsContextLike };
 }
 
 /** DTLS record header: type(1) version(2) epoch(2) sequence(6) length(2). */
@@ -86,49 +90,60 @@ export function repairDtlsRecordSequence(transport: unknown): boolean {
  * Applies {@link repairDtlsRecordSequence} to every DTLS transport of `pc`
  * the moment its handshake completes, before SCTP sends anything, and to
  * any already connected. Call it right after creating the peer connection.
- * The subscriptions end when the connection closes or fails.
  */
 export function guardDtlsRecordSequence(pc: RTCPeerConnection): void {
+  // "connected" is emitted synchronously when the handshake completes, before SCTP starts.
+  watchDtlsTransports<DtlsTransportLike>(pc, (transport, state) => {
+    if (state === "connected") repairDtlsRecordSequence(transport);
+  });
+}
+
+/**
+ * Calls `onState(transport, state)` for each state change of each DTLS
+ * transport of `pc`, and once with its current state when the transport is
+ * first seen. Transports are looked up now and at each state change of the
+ * peer connection ("connecting": they exist and have not started their
+ * handshake). Exceptions from `onState` are swallowed: the workarounds that
+ * use this must never disturb werift's own state handling. Everything is
+ * unsubscribed when the connection closes or fails. @internal
+ */
+export function watchDtlsTransports<T extends WatchedDtlsTransport>(
+  pc: RTCPeerConnection,
+  onState: (transport: T, state: string) => void,
+): void {
   const watched = new Set<unknown>();
   const disposers: Array<() => void> = [];
-  const dispose = () => {
-    for (const unsubscribe of disposers.splice(0)) unsubscribe();
+  const report = (transport: T, state: string | undefined) => {
+    if (state === undefined) return;
+    try {
+      onState(transport, state);
+    } catch {
+      // Best effort, see above.
+    }
   };
-  const repairAll = () => {
-    for (const transport of dtlsTransportsOf(pc)) repairDtlsRecordSequence(transport);
-  };
-  const watchAll = () => {
-    for (const transport of dtlsTransportsOf(pc)) {
+  const watchNew = () => {
+    for (const transport of dtlsTransportsOf<T>(pc)) {
       const key = transport.id ?? transport;
       if (watched.has(key)) continue;
       watched.add(key);
-      // "connected" is emitted synchronously when the handshake completes, before SCTP starts.
-      const subscription = transport.onStateChange?.subscribe((state) => {
-        if (state === "connected") repairDtlsRecordSequence(transport);
-      });
+      const subscription = transport.onStateChange?.subscribe((state) => report(transport, state));
       if (subscription) disposers.push(() => subscription.unSubscribe());
-      if (transport.state === "connected") repairDtlsRecordSequence(transport);
+      report(transport, transport.state);
     }
   };
   const states = pc.connectionStateChange.subscribe((state) => {
-    try {
-      // "connecting": the transports exist and their handshake has not started yet.
-      if (state === "connecting") watchAll();
-      // A late safety net (SCTP may have sent a few records by now; it still helps if fewer than the Finished's number).
-      else if (state === "connected") repairAll();
-      else if (state === "closed" || state === "failed") {
-        states.unSubscribe();
-        dispose();
-      }
-    } catch {
-      // Best effort: never let the workaround disturb werift's own state handling.
+    if (state === "closed" || state === "failed") {
+      states.unSubscribe();
+      for (const unsubscribe of disposers.splice(0)) unsubscribe();
+    } else {
+      watchNew();
     }
   });
-  watchAll();
+  watchNew();
 }
 
-/** `pc`'s DTLS transports, seen as `T` (the internals the caller uses); none if werift changed. @internal */
-export function dtlsTransportsOf<T = DtlsTransportLike>(pc: RTCPeerConnection): T[] {
+/** `pc`'s DTLS transports, seen as `T` (the internals the caller uses); none if werift changed. */
+function dtlsTransportsOf<T>(pc: RTCPeerConnection): T[] {
   try {
     return (pc.dtlsTransports ?? []) as unknown as T[];
   } catch {

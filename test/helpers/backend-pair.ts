@@ -4,7 +4,7 @@
  * of a backend itself, below FramedChannel and the session.
  */
 import { WebSocket } from "ws";
-import { connectSignaling, type SignalingServer } from "../../signaling/index.js";
+import { connectSignaling, SignalingServer } from "../../signaling/index.js";
 import { loadBackend, type BackendName, type WebRTCBackend } from "../../src/webrtc/backends.js";
 import {
   negotiateAsAnswerer,
@@ -33,6 +33,13 @@ export interface BackendPair {
 /** Where cleanups go: a node:test context, or anything with the same `after`. */
 export interface CleanupScope {
   after(fn: () => unknown): void;
+}
+
+/** {@link connectBackendPair} through a standalone signaling server of its own, closed after `t`. */
+export async function connectBackendPairAlone(t: CleanupScope, offererName: BackendName, answererName: BackendName): Promise<BackendPair> {
+  const server = new SignalingServer({ mode: "standalone" });
+  t.after(() => server.close());
+  return connectBackendPair(t, server, "pair", offererName, answererName);
 }
 
 /** Connect an offerer on `offererName` to an answerer on `answererName` through `server`. */
