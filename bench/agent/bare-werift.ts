@@ -9,7 +9,7 @@
  * measurements); with it the floor for tiny messages is reachable at all.
  */
 import type { RTCDataChannel } from "werift";
-import { Listeners, type Endpoint } from "../shared/endpoint.js";
+import { Listeners, serialBareEndpoint, type Endpoint } from "../shared/endpoint.js";
 import { HIGH_WATER } from "../shared/bare-w3c.js";
 
 /** At most this many messages inside werift at once (≈ 1 MiB / 16 KiB, as our port allows). */
@@ -37,8 +37,6 @@ export function weriftBareEndpoint(dc: RTCDataChannel): Endpoint {
     wake = null;
     w?.();
   });
-  /** Sends go out one after another, never interleaved (as FramedChannel's writes). */
-  let tail: Promise<void> = Promise.resolve();
   const sendOne = async (data: Uint8Array): Promise<void> => {
     const remote = dc.sctp.remoteMaxMessageSize;
     const piece = remote > 0 ? remote : UNLIMITED_PIECE;
@@ -56,13 +54,5 @@ export function weriftBareEndpoint(dc: RTCDataChannel): Endpoint {
       offset += piece;
     } while (offset < buffer.length);
   };
-  return {
-    flow: "transport",
-    send(_channel, data) {
-      const result = tail.then(() => sendOne(data));
-      tail = result.catch(() => {});
-      return result;
-    },
-    on: (_channel, listener) => inbound.add(listener),
-  };
+  return serialBareEndpoint(sendOne, inbound);
 }

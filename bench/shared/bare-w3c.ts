@@ -5,7 +5,7 @@
  * sender waits on `bufferedamountlow` while more than HIGH_WATER bytes are buffered: what a
  * careful application would do with no library in between.
  */
-import { Listeners, type Endpoint } from "./endpoint.js";
+import { Listeners, serialBareEndpoint, type Endpoint } from "./endpoint.js";
 
 /** The same watermarks as FramedChannel's defaults, so the floor buffers as much as we do. */
 export const HIGH_WATER = 1024 * 1024;
@@ -49,8 +49,6 @@ export function w3cBareEndpoint(dc: W3CChannel, maxMessageSize: () => number): E
       dc.addEventListener("close", closed, { once: true });
       if (dc.bufferedAmount <= LOW_WATER) done();
     });
-  /** Sends go out one after another, never interleaved (as FramedChannel's writes). */
-  let tail: Promise<void> = Promise.resolve();
   const sendOne = async (data: Uint8Array): Promise<void> => {
     const limit = maxMessageSize();
     const piece = Number.isFinite(limit) && limit > 0 ? limit : UNLIMITED_PIECE;
@@ -62,13 +60,5 @@ export function w3cBareEndpoint(dc: W3CChannel, maxMessageSize: () => number): E
       offset += piece;
     } while (offset < data.length);
   };
-  return {
-    flow: "transport",
-    send(_channel, data) {
-      const result = tail.then(() => sendOne(data));
-      tail = result.catch(() => {});
-      return result;
-    },
-    on: (_channel, listener) => inbound.add(listener),
-  };
+  return serialBareEndpoint(sendOne, inbound);
 }

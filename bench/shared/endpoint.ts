@@ -71,6 +71,25 @@ export function decodeCount(bytes: Uint8Array): number {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(0, true);
 }
 
+/**
+ * A bare endpoint from its one message sender and its inbound stream: sends go out one
+ * after another, never interleaved (as FramedChannel's writes), and `send` resolves when
+ * the message has been handed to the channel. Channels are ignored (a bare channel has one
+ * stream).
+ */
+export function serialBareEndpoint(sendOne: (data: Uint8Array) => Promise<void>, inbound: Listeners): Endpoint {
+  let tail: Promise<void> = Promise.resolve();
+  return {
+    flow: "transport",
+    send(_channel, data) {
+      const result = tail.then(() => sendOne(data));
+      tail = result.catch(() => {});
+      return result;
+    },
+    on: (_channel, listener) => inbound.add(listener),
+  };
+}
+
 /** A simple listener set, for bare endpoints that have a single inbound stream. */
 export class Listeners {
   private readonly set = new Set<(data: Uint8Array) => void>();
