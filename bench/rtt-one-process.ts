@@ -7,7 +7,7 @@
  */
 import { serve, type Session } from "../src/index.js";
 import { WebRTCConnection } from "../src/webrtc/index.js";
-import { connectFrontend } from "../src/client/index.js";
+import { connectFrontend } from "../src/frontend/node/index.js";
 import { connectBackendPairAlone } from "../test/helpers/backend-pair.js";
 import { patternBytes } from "../test/helpers/payload.js";
 import { percentile } from "./lib/stats.js";

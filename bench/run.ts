@@ -16,7 +16,7 @@ import { benchConfig } from "./config.js";
 import { BenchBrowser, bundlePageScript } from "./lib/browser.js";
 import { compareAll, formatTables, type Comparison, type Measurement, type TableGroup } from "./lib/table.js";
 import { DIRECTIONS, Rig, type BenchEnv, type Pair } from "./lib/pairs.js";
-import { BACKEND_NAMES, checkBackendName, loadBackend } from "../src/webrtc/backends.js";
+import { BACKEND_NAMES, checkBackendName, loadBackend } from "../src/webrtc/backends/index.js";
 import { variantLabel, type TransportSpec } from "./shared/variants.js";
 import type { PairFamily, ScenarioContext, StandaloneFamily } from "./scenarios/scenario.js";
 import { throughput } from "./scenarios/throughput.js";

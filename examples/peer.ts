@@ -5,7 +5,8 @@
  * `BACKEND=node-datachannel` picks the faster Node WebRTC stack.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { connectFrontend } from "../src/client/index.js";
+import { connectFrontend } from "../src/frontend/node/index.js";
+import type { BackendName } from "../src/webrtc/index.js";
 import { CHUNK_BYTES, UPLOAD_WINDOW_BYTES, type UploadMessage, type UploadResult } from "./demo-app.js";
 
 const [url, mibArg] = process.argv.slice(2);
@@ -16,7 +17,7 @@ if (!url) {
 const size = Math.round(Number(mibArg ?? 64) * 1024 * 1024);
 
 const connectStarted = Date.now();
-const frontend = await connectFrontend(url, { transport: { backend: process.env.BACKEND || undefined } });
+const frontend = await connectFrontend(url, { webrtc: { backend: (process.env.BACKEND || undefined) as BackendName | undefined } });
 console.log(`connected over ${frontend.connectionType} in ${Date.now() - connectStarted} ms (session ${frontend.sessionId})`);
 
 const upload = frontend.observable<UploadMessage>("upload");

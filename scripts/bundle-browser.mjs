@@ -4,11 +4,11 @@ import { build } from "esbuild";
 import { readdirSync } from "node:fs";
 
 const outDir = process.argv[2] ?? "dist";
-const entries = readdirSync("src/browser").filter((name) => name.endsWith("-entry.ts"));
+const entries = readdirSync("src/frontend/browser").filter((name) => name.endsWith("-entry.ts"));
 await Promise.all(
   entries.map((name) =>
     build({
-      entryPoints: [`src/browser/${name}`],
+      entryPoints: [`src/frontend/browser/${name}`],
       outfile: `${outDir}/browser/${name.replace("-entry.ts", ".js")}`,
       bundle: true,
       format: "iife",

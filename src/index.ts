@@ -1,12 +1,18 @@
 /**
- * bonito-webrtc host layer: Bonito's session model for Node. The WebSocket connection is
- * registered first, so it is the fallback when no newer registration answers.
+ * `bonito-webrtc`: Bonito's session model for Node. Serve an app (`serve`), share values
+ * with the page (`Session`, `Observable`), and choose how bytes travel: the registry starts
+ * with the WebSocket connection; register `WebRTCConnection` (from `bonito-webrtc/webrtc`)
+ * or your own `FrontendConnection` to take over.
  */
-import { registerConnection } from "./connection.js";
-import { WebSocketConnection } from "./websocket/connection.js";
-
 export {
   FrontendConnection,
+  type ConnectionBootstrap,
+  type ConnectionHost,
+  type BrowserAsset,
+  type UpgradeHandler,
+  type RequestHandler,
+} from "./session/connection.js";
+export {
   registerConnection,
   unregisterConnection,
   registeredConnections,
@@ -14,14 +20,12 @@ export {
   defaultConnection,
   NoConnectionError,
   type ConnectionFactory,
-  type ConnectionBootstrap,
-  type ConnectionHost,
-  type UpgradeHandler,
-} from "./connection.js";
-export { Session, type SessionStatus, type SessionCloseInfo, type SessionOptions, type FrontendReport } from "./session.js";
-export { Observable, type Listener, type UpdateSender } from "./observable.js";
-export { serve, type App, type ServeOptions, type BonitoServer, type SessionBootstrap } from "./server.js";
-export { WebSocketConnection, type WebSocketConnectionOptions } from "./websocket/connection.js";
-export * as protocol from "./protocol/index.js";
-
-registerConnection(() => new WebSocketConnection(), { name: "websocket" });
+} from "./server/registry.js";
+export { Session, type SessionStatus, type SessionCloseInfo, type SessionOptions, type FrontendReport } from "./session/session.js";
+export { Observable, type Listener } from "./core/observable.js";
+export { serve, type App, type ServeOptions, type BonitoServer } from "./server/serve.js";
+export type { SessionBootstrap } from "./server/bootstrap.js";
+export { WebSocketConnection, type WebSocketConnectionOptions, type WebSocketBootstrap } from "./websocket/connection.js";
+export { BonitoError } from "./core/errors.js";
+export type { Logger } from "./core/logger.js";
+export { ProtocolError, MessageType, JSCode, NdArray, type BonitoMessage, type MessageTypeCode } from "./protocol/messages.js";

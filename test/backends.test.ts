@@ -5,12 +5,12 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { BACKEND_NAMES, checkBackendName, loadBackend, resolveBackend } from "../src/webrtc/backends.js";
-import { loadNdcBackend } from "../src/webrtc/ndc-backend.js";
-import { NativeLifetime } from "../src/webrtc/ndc-lifetime.js";
+import { BACKEND_NAMES, checkBackendName, loadBackend } from "../src/webrtc/backends/index.js";
+import { loadNdcBackend } from "../src/webrtc/backends/node-datachannel/backend.js";
+import { NativeLifetime } from "../src/webrtc/backends/node-datachannel/lifetime.js";
 import { WebRTCConnection, type BackendName } from "../src/webrtc/index.js";
 import { serve } from "../src/index.js";
-import { connectFrontend } from "../src/client/index.js";
+import { connectFrontend } from "../src/frontend/node/index.js";
 
 const UNKNOWN = /unknown WebRTC backend "webkit"; available: "werift", "node-datachannel"/;
 
@@ -30,15 +30,16 @@ describe("backend names", () => {
   it("an unknown backend for a Node frontend fails before it negotiates", { timeout: 20_000 }, async () => {
     const server = await serve(() => "<p>x</p>", { connection: () => new WebRTCConnection() });
     try {
-      await assert.rejects(connectFrontend(server.url, { transport: { backend: "webkit" } }), UNKNOWN);
+      await assert.rejects(connectFrontend(server.url, { webrtc: { backend: "webkit" as BackendName } }), UNKNOWN);
     } finally {
       await server.close();
     }
   });
 
-  it("werift resolves synchronously; a backend is the same object on every load", async () => {
-    assert.equal(resolveBackend("werift").name, "werift");
-    assert.equal(await loadBackend("werift"), resolveBackend("werift"));
+  it("a backend is loaded once: every load gives the same object", async () => {
+    const first = await loadBackend("werift");
+    assert.equal(first.name, "werift");
+    assert.equal(await loadBackend("werift"), first);
   });
 });
 

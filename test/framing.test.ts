@@ -22,9 +22,9 @@ import {
   iterateFragments,
   varintSize,
   type FrameEvent,
-} from "../src/framing/index.js";
-import { FramedChannel } from "../src/transport/framed-channel.js";
-import type { ChannelPort } from "../src/transport/port.js";
+} from "../src/webrtc/channel/framing.js";
+import { FramedChannel } from "../src/webrtc/channel/framed-channel.js";
+import type { ChannelPort } from "../src/webrtc/channel/port.js";
 
 const KiB = 1024;
 const MiB = 1024 * 1024;

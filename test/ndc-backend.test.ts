@@ -1,6 +1,6 @@
 /**
  * The node-datachannel backend itself, below the session: the facts ndc-backend.ts
- * relies on (DESIGN.md §5 asks for a test per pitfall). Max-message-size advertised and
+ * relies on (one test per pitfall). Max-message-size advertised and
  * honoured, binary delivery type, bufferedamountlow, close semantics, setup without the
  * 1 s DTLS retransmit, DTLS roles, and processes that exit on their own. Skipped when
  * node-datachannel is not installed.
@@ -8,8 +8,8 @@
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { SignalingServer } from "../signaling/index.js";
-import { FramedChannel } from "../src/transport/framed-channel.js";
+import { SignalingServer } from "../src/signaling/index.js";
+import { FramedChannel } from "../src/webrtc/channel/framed-channel.js";
 import { connectBackendPair, type BackendPair } from "./helpers/backend-pair.js";
 import { backendCases } from "./helpers/backends.js";
 import { spawnFixture } from "./helpers/process.js";

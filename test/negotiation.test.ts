@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { RTCPeerConnection, type RTCDataChannel } from "werift";
 import { WebSocket } from "ws";
-import { connectSignaling, SignalingServer, type SignalingClient } from "../signaling/index.js";
+import { connectSignaling, SignalingServer, type SignalingClient } from "../src/signaling/index.js";
 import {
   NegotiationError,
   negotiateAsAnswerer,
@@ -24,10 +24,10 @@ import {
 } from "../src/webrtc/negotiation.js";
 
 const TEST_TIMEOUT = 30_000;
-/** Loopback only, no STUN (DESIGN.md §5). */
+/** Loopback only, no STUN. */
 const PEER_CONFIG = { iceServers: [], iceAdditionalHostAddresses: ["127.0.0.1"] };
 
-/** A werift peer closed after the test: its channels first, then the pc (DESIGN.md §5). */
+/** A werift peer closed after the test: its channels first, then the pc (werift's pc.close() alone is invisible to the peer). */
 function makePeer(t: TestContext): { pc: RTCPeerConnection; channels: RTCDataChannel[] } {
   const pc = new RTCPeerConnection(PEER_CONFIG);
   const peer = { pc, channels: [] as RTCDataChannel[] };

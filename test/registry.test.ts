@@ -22,10 +22,10 @@ class Labelled extends FrontendConnection {
   isOpen() {
     return false;
   }
-  async close() {}
-  async attach(): Promise<ConnectionBootstrap> {
+  protected async prepare(): Promise<ConnectionBootstrap> {
     return { type: this.type };
   }
+  protected async doClose(): Promise<void> {}
   setupConnection() {
     return null;
   }

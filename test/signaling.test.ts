@@ -11,19 +11,14 @@ import net from "node:net";
 import { WebSocket, WebSocketServer } from "ws";
 import {
   connectSignaling,
-  createToken,
-  digestToken,
   MAX_MESSAGE_BYTES,
-  parseFrontendMessage,
-  parseServerMessage,
   SignalingError,
   SignalingServer,
-  tokenMatches,
-  utf8Length,
-  type FrontendToOwnerMessage,
   type Room,
   type SignalingServerOptions,
-} from "../signaling/index.js";
+} from "../src/signaling/index.js";
+import { parseFrontendMessage, parseServerMessage, utf8Length, type FrontendToOwnerMessage } from "../src/signaling/schema.js";
+import { createToken, digestToken, tokenMatches } from "../src/signaling/tokens.js";
 
 const TEST_TIMEOUT = 15_000;
 

@@ -6,7 +6,7 @@ import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { serve, type BonitoServer } from "../src/index.js";
 import { WebRTCConnection } from "../src/webrtc/index.js";
-import { connectFrontend } from "../src/client/index.js";
+import { connectFrontend } from "../src/frontend/node/index.js";
 import { echoApp } from "./helpers/echo-app.js";
 import { launchBrowser, type TestBrowser } from "./helpers/browser.js";
 import { waitUntil } from "./helpers/payload.js";

@@ -8,7 +8,7 @@ import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { serve, type BonitoServer } from "../src/index.js";
 import { WebRTCConnection, type BackendName } from "../src/webrtc/index.js";
-import { connectFrontend, type Frontend } from "../src/client/index.js";
+import { connectFrontend, type Frontend } from "../src/frontend/node/index.js";
 import { echoApp } from "./helpers/echo-app.js";
 import { backendCases } from "./helpers/backends.js";
 import { patternBytes, nextValue, waitUntil, within, MiB, assertCountingSequence } from "./helpers/payload.js";
@@ -26,7 +26,7 @@ for (const { backend, skip } of cases) {
 
       before(async () => {
         server = await serve(echo.app, { compression, connection: () => new WebRTCConnection({ backend }) });
-        frontend = await connectFrontend(server.url, { transport: { backend } });
+        frontend = await connectFrontend(server.url, { webrtc: { backend } });
       });
       after(async () => {
         await frontend?.close();
@@ -82,7 +82,7 @@ for (const { backend, skip } of cases) {
       });
       try {
         for (let i = 0; i < 20; i++) {
-          const frontend = await connectFrontend(server.url, { transport: { backend } });
+          const frontend = await connectFrontend(server.url, { webrtc: { backend } });
           const arrived = nextValue(frontend.observable<number>("output"), 5000, `echo in session ${i}`);
           void frontend.observable("input").set(i);
           assert.equal(await arrived, i);
@@ -100,7 +100,7 @@ for (const { backend, skip } of cases) {
       const echo = echoApp();
       const server = await serve(echo.app, { connection: () => new WebRTCConnection({ backend }) });
       try {
-        const frontend = await connectFrontend(server.url, { transport: { backend } });
+        const frontend = await connectFrontend(server.url, { webrtc: { backend } });
         const session = server.sessions.get(frontend.sessionId)!;
         await frontend.close();
         const info = await within(session.closed, 1000, "server session closes");
@@ -114,7 +114,7 @@ for (const { backend, skip } of cases) {
       const echo = echoApp();
       const server = await serve(echo.app, { connection: () => new WebRTCConnection({ backend }) });
       try {
-        const frontend = await connectFrontend(server.url, { transport: { backend } });
+        const frontend = await connectFrontend(server.url, { webrtc: { backend } });
         // A session in use: one round trip first, so the close is not racing the
         // association's first packets (werift retransmits a lost one only after 1 s).
         const warm = nextValue(frontend.observable("output"));
@@ -132,7 +132,7 @@ for (const { backend, skip } of cases) {
       const echo = echoApp();
       const server = await serve(echo.app, { connection: () => new WebRTCConnection({ backend }) });
       try {
-        const frontend = await connectFrontend(server.url, { transport: { backend } });
+        const frontend = await connectFrontend(server.url, { webrtc: { backend } });
         const session = server.sessions.get(frontend.sessionId)!;
         const news = session.observable<number>(0, "news");
         const seen: number[] = [];
@@ -165,7 +165,7 @@ describe("mixed backends, one process", { timeout: 120_000, skip: mixedSkip }, (
         const server = await serve(echo.app, { connection: () => new WebRTCConnection({ backend: serverBackend }) });
         try {
           const started = performance.now();
-          const frontend = await connectFrontend(server.url, { transport: { backend: frontendBackend } });
+          const frontend = await connectFrontend(server.url, { webrtc: { backend: frontendBackend } });
           t.diagnostic(`connected in ${(performance.now() - started).toFixed(0)} ms`);
           const session = server.sessions.get(frontend.sessionId)!;
           assert.equal((session.connection as WebRTCConnection).backendName, serverBackend);

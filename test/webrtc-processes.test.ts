@@ -5,7 +5,7 @@
  */
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { connectFrontend, type Frontend } from "../src/client/index.js";
+import { connectFrontend, type Frontend } from "../src/frontend/node/index.js";
 import { spawnFixture, type Child } from "./helpers/process.js";
 import { backendArg, backendCases } from "./helpers/backends.js";
 import { patternBytes, nextValue, within, MiB } from "./helpers/payload.js";
@@ -21,7 +21,7 @@ for (const { backend, skip } of await backendCases()) {
       server = spawnFixture("echo-server", [backendArg(backend)]);
       url = (await server.waitFor(/^READY (\S+)/))[1]!;
       const started = performance.now();
-      frontend = await connectFrontend(url, { transport: { backend } });
+      frontend = await connectFrontend(url, { webrtc: { backend } });
       setupMs = performance.now() - started;
     });
     after(async () => {

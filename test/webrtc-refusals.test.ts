@@ -7,9 +7,9 @@ import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
 import { serve, type BonitoServer } from "../src/index.js";
-import { WebRTCConnection, SignalingServer } from "../src/webrtc/index.js";
-import { connectFrontend, connectWithBootstrap, fetchBootstrap, type SessionBootstrap } from "../src/client/index.js";
-import { connectSignaling, type WebSocketConstructor } from "../signaling/index.js";
+import { WebRTCConnection, SignalingServer, type WebRTCBootstrap } from "../src/webrtc/index.js";
+import { connectFrontend, connectWithBootstrap, fetchBootstrap, type SessionBootstrap } from "../src/frontend/node/index.js";
+import { connectSignaling, type WebSocketConstructor } from "../src/signaling/index.js";
 import { echoApp } from "./helpers/echo-app.js";
 import { nextValue, waitUntil, within } from "./helpers/payload.js";
 
@@ -27,7 +27,7 @@ async function assertServerStillServes(server: BonitoServer): Promise<void> {
 
 /** Send `payload` raw on the signaling socket of `bootstrap`; resolves with the server's error message and close code. */
 async function rawSignaling(bootstrap: SessionBootstrap, payload: string): Promise<{ error: { code: string; message: string }; closeCode: number }> {
-  const socket = new WebSocket(String(bootstrap.connection.signalingUrl));
+  const socket = new WebSocket((bootstrap.connection as WebRTCBootstrap).signalingUrl);
   await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
   const error = new Promise<{ code: string; message: string }>((resolve) =>
     socket.on("message", (data) => {
@@ -121,9 +121,9 @@ describe("WebRTC refusals", { timeout: 120_000 }, () => {
     try {
       const bootstrap = await fetchBootstrap(slow.url);
       const session = slow.sessions.get(bootstrap.sessionId)!;
-      const client = await connectSignaling(String(bootstrap.connection.signalingUrl), {
+      const client = await connectSignaling((bootstrap.connection as WebRTCBootstrap).signalingUrl, {
         sessionId: bootstrap.sessionId,
-        token: String(bootstrap.connection.token),
+        token: (bootstrap.connection as WebRTCBootstrap).token,
         WebSocket: WebSocket as unknown as WebSocketConstructor,
       });
       const info = await within(session.closed, 5000, "session closes after the negotiation timeout");

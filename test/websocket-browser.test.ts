@@ -6,6 +6,7 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
+import type { Duplex } from "node:stream";
 import { serve, WebSocketConnection, type BonitoServer } from "../src/index.js";
 import { echoApp } from "./helpers/echo-app.js";
 import { launchBrowser, type TestBrowser } from "./helpers/browser.js";
@@ -54,17 +55,19 @@ describe("Chromium over WebSocket", { timeout: 180_000 }, () => {
   test("a socket cut from the server reconnects, and what either side sent meanwhile arrives in order", async () => {
     const echo = echoApp();
     const server = await serve(echo.app, { connection: () => new WebSocketConnection() });
+    // The server's end of each upgraded socket, so the test can cut the link as a network failure would.
+    const upgraded: Duplex[] = [];
+    server.httpServer.on("upgrade", (_request, socket) => upgraded.push(socket));
     const page = await openPage(browser, server.url);
     try {
       const entry = echo.sessions.at(-1)!;
-      const connection = entry.session.connection as WebSocketConnection;
       await page.evaluate(() => {
         const seen: unknown[] = [];
         (window as any).seenWhileDown = seen;
         (window as any).Bonito.observable("news").on((v: unknown) => seen.push(v));
       });
       const news = entry.session.observable<string>("", "news");
-      connection.severLink();
+      for (const socket of upgraded.splice(0)) socket.destroy();
       // The server side queues while the link is down.
       const sent = ["a", "b", "c", "d", "e"].map((v) => news.set(v));
       await page.waitForFunction(() => (window as any).Bonito.connection_status() === "connecting");

@@ -6,7 +6,7 @@ import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
 import { serve, type BonitoServer } from "../src/index.js";
-import { connectFrontend, type Frontend } from "../src/client/index.js";
+import { connectFrontend, type Frontend } from "../src/frontend/node/index.js";
 import { echoApp } from "./helpers/echo-app.js";
 import { patternBytes, nextValue, waitUntil, within, assertCountingSequence, KiB, MiB } from "./helpers/payload.js";
 

@@ -5,8 +5,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { UDP_SOCKET_BUFFER_BYTES } from "../src/transport/werift-udp.js";
-import { dtlsStartedEarly, startDtlsClientNow } from "../src/transport/werift-dtls-start.js";
+import { UDP_SOCKET_BUFFER_BYTES } from "../src/webrtc/backends/werift/patches/udp-buffers.js";
+import { dtlsStartedEarly, startDtlsClientNow } from "../src/webrtc/backends/werift/patches/dtls-early-start.js";
 import { connectBackendPairAlone } from "./helpers/backend-pair.js";
 
 /** The kernel's cap on a socket buffer that a process may request (Linux), or null elsewhere. */

@@ -7,10 +7,10 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { RTCPeerConnection, type RTCDataChannel } from "werift";
-import { FramedChannel, type FramedChannelOptions } from "../src/transport/framed-channel.js";
-import { wrapWeriftChannel } from "../src/transport/werift-port.js";
-import { finishedRecordSequence, guardDtlsRecordSequence, repairDtlsRecordSequence } from "../src/transport/werift-dtls.js";
-import type { ChannelPort } from "../src/transport/port.js";
+import { FramedChannel, type FramedChannelOptions } from "../src/webrtc/channel/framed-channel.js";
+import { wrapWeriftChannel } from "../src/webrtc/backends/werift/port.js";
+import { finishedRecordSequence, guardDtlsRecordSequence, repairDtlsRecordSequence } from "../src/webrtc/backends/werift/patches/dtls-record-sequence.js";
+import type { ChannelPort } from "../src/webrtc/channel/port.js";
 
 const KiB = 1024;
 const MiB = 1024 * 1024;

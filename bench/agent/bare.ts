@@ -11,14 +11,14 @@ import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import WebSocket from "ws";
-import { SignalingServer, connectSignaling, type WebSocketConstructor } from "../../signaling/index.js";
+import { SignalingServer, connectSignaling, type WebSocketConstructor } from "../../src/signaling/index.js";
 import { negotiateAsOfferer, negotiateAsAnswerer, type DataChannelLike, type PeerConnectionLike, type SignalingPort } from "../../src/webrtc/negotiation.js";
-import { checkBackendName, loadBackend, type WebRTCBackend } from "../../src/webrtc/backends.js";
+import { checkBackendName, loadBackend, type WebRTCBackend } from "../../src/webrtc/backends/index.js";
 import type { Endpoint } from "../shared/endpoint.js";
 import { w3cBareEndpoint, type W3CChannel } from "../shared/bare-w3c.js";
 import { weriftBareEndpoint } from "./bare-werift.js";
 import { framedEndpoint } from "../shared/framed-endpoint.js";
-import { FramedChannel } from "../../src/transport/framed-channel.js";
+import { FramedChannel } from "../../src/webrtc/channel/framed-channel.js";
 import { closeWithin } from "./util.js";
 
 export const PAGE_BUNDLE = new URL("../browser/bench-page.js", import.meta.url);

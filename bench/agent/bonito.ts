@@ -5,8 +5,8 @@
  */
 import { serve, WebSocketConnection, type BonitoServer, type Session } from "../../src/index.js";
 import { WebRTCConnection } from "../../src/webrtc/index.js";
-import { checkBackendName } from "../../src/webrtc/backends.js";
-import { connectFrontend, type Frontend } from "../../src/client/index.js";
+import { checkBackendName } from "../../src/webrtc/backends/index.js";
+import { connectFrontend, type Frontend } from "../../src/frontend/node/index.js";
 import { allObservableIds, bonitoEndpoint, type Endpoint } from "../shared/endpoint.js";
 import type { TransportSpec } from "../shared/variants.js";
 
@@ -77,7 +77,7 @@ export class BonitoBenchServer {
 /** A Node frontend of our stack. */
 export async function connectBonito(url: string, spec: Exclude<TransportSpec, { kind: "bare" | "framed" }>): Promise<{ endpoint: Endpoint; close(): Promise<void> }> {
   const frontend: Frontend = await connectFrontend(url, {
-    transport: spec.kind === "webrtc" ? { backend: spec.backend } : {},
+    ...(spec.kind === "webrtc" ? { webrtc: { backend: checkBackendName(spec.backend) } } : {}),
   });
   return {
     endpoint: bonitoEndpoint((id) => frontend.observable(id), "frontend"),

@@ -5,14 +5,14 @@
  * and nothing else. Either way the orchestrator then calls `BenchPage.op(name, args)`,
  * which runs the same EndpointDriver as the Node agents.
  */
-import { connectSignaling, type WebSocketConstructor } from "../../signaling/client.js";
+import { connectSignaling, type WebSocketConstructor } from "../../src/signaling/client.js";
 import { negotiateAsAnswerer, type SignalingPort } from "../../src/webrtc/negotiation.js";
 import { EndpointDriver, type DriverOp } from "../shared/driver.js";
 import { bonitoEndpoint, type ObservableLike } from "../shared/endpoint.js";
 import { w3cBareEndpoint, type W3CChannel } from "../shared/bare-w3c.js";
 import { framedEndpoint } from "../shared/framed-endpoint.js";
-import { FramedChannel } from "../../src/transport/framed-channel.js";
-import { wrapBrowserChannel } from "../../src/transport/browser-port.js";
+import { FramedChannel } from "../../src/webrtc/channel/framed-channel.js";
+import { wrapW3CChannel } from "../../src/webrtc/channel/w3c-port.js";
 
 interface BareConfig {
   sessionId: string;
@@ -56,7 +56,7 @@ const BenchPage = {
         const channel = dc as unknown as RTCDataChannel;
         driver = new EndpointDriver(
           config.framed
-            ? framedEndpoint(new FramedChannel(wrapBrowserChannel(channel, pc)))
+            ? framedEndpoint(new FramedChannel(wrapW3CChannel(channel, pc)))
             : w3cBareEndpoint(channel as unknown as W3CChannel, () => pc.sctp?.maxMessageSize ?? 65536),
         );
       } finally {

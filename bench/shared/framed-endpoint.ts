@@ -3,7 +3,7 @@
  * heartbeat) over the backend's port, with no Session, protocol or runtime above it.
  * Comparing bare → framed → ours splits our overhead into transport and session costs.
  */
-import type { FramedChannel } from "../../src/transport/framed-channel.js";
+import type { FramedChannel } from "../../src/webrtc/channel/framed-channel.js";
 import { Listeners, type Endpoint } from "./endpoint.js";
 
 export function framedEndpoint(channel: FramedChannel): Endpoint {

@@ -7,7 +7,7 @@
  * Method names follow Bonito v5's JS (`on_connection_open`, `process_message`, ...) so
  * that a connection's glue code runs against this runtime and against Bonito's own.
  */
-import { Observable } from "../observable.js";
+import { Observable } from "../core/observable.js";
 import {
   MessageType,
   JSCode,

@@ -7,10 +7,13 @@
  * server reads), `js_dependencies/Connection.js` (what the browser sends and reads),
  * `src/session.jl` (what the server sends).
  */
+import { BonitoError } from "../core/errors.js";
 
-/** Any failure to encode or decode a frame; the message names the problem precisely. */
-export class ProtocolError extends Error {
-  override name = "ProtocolError";
+/** Any failure to encode or decode a frame; the message names the problem precisely. Code `protocol-error`. */
+export class ProtocolError extends BonitoError<"protocol-error"> {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("protocol-error", message, options);
+  }
 }
 
 /**

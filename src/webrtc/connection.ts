@@ -1,16 +1,16 @@
 /**
  * `WebRTCConnection`: a session carried over one ordered, reliable WebRTC data channel.
  * The server peer opens a signaling room for the session, offers once the frontend joins,
- * and from then on frames travel peer to peer; the signaling server shuts down when no
+ * and from then on frames travel peer to peer; the signaling endpoint is routed only while a
  * negotiation is pending, and the channel outlives it.
  */
-import type { Server as HttpServer } from "node:http";
-import { FrontendConnection, type ConnectionBootstrap, type ConnectionHost } from "../connection.js";
-import type { Session } from "../session.js";
-import { FramedChannel, type FramedChannelOptions } from "../transport/index.js";
-import { SignalingServer, type Room } from "../../signaling/index.js";
-import { negotiateAsOfferer, NegotiationError, DEFAULT_NEGOTIATION_TIMEOUT_MS, type PeerConnectionLike } from "./negotiation.js";
-import { checkBackendName, loadBackend, DEFAULT_BACKEND, type BackendName, type WebRTCBackend } from "./backends.js";
+import { DEFAULT_NEGOTIATION_TIMEOUT_MS, DEFAULT_SIGNALING_PATH } from "../core/constants.js";
+import { FrontendConnection, type BrowserAsset, type ConnectionHost } from "../session/connection.js";
+import type { Session } from "../session/session.js";
+import { FramedChannel, type FramedChannelOptions } from "./channel/index.js";
+import { SignalingServer, type Room } from "../signaling/server.js";
+import { negotiateAsOfferer, NegotiationError, type PeerConnectionLike } from "./negotiation.js";
+import { checkBackendName, loadBackend, DEFAULT_BACKEND, type BackendName, type WebRTCBackend } from "./backends/index.js";
 import type { IceServer, WebRTCBootstrap } from "./options.js";
 
 export interface WebRTCConnectionOptions {
@@ -18,9 +18,9 @@ export interface WebRTCConnectionOptions {
   iceServers?: IceServer[];
   /** ICE + DTLS + channel open must complete within this time. Default 15 s. */
   negotiationTimeoutMs?: number;
-  /** A signaling server of your own (e.g. standalone on its own port). Default: attached to the host's HTTP server. */
+  /** A signaling server of your own (e.g. standalone on its own port). Default: one routed on the host's HTTP server. */
   signaling?: SignalingServer;
-  /** Path of the attached signaling endpoint. Default `/bonito-signaling`. */
+  /** Path of the signaling endpoint on the host's HTTP server (when `signaling` is not given). Default `/bonito-signaling`. */
   signalingPath?: string;
   /** Framing, backpressure and heartbeat settings. */
   channel?: FramedChannelOptions;
@@ -31,14 +31,20 @@ export interface WebRTCConnectionOptions {
   backend?: BackendName;
 }
 
-/** One attached signaling server per HTTP server, shared by all its sessions. */
-const attachedSignaling = new WeakMap<HttpServer, SignalingServer>();
+/** Routed signaling servers, one per HTTP server and path, shared by the sessions that use that path. */
+const routedSignaling = new WeakMap<ConnectionHost["httpServer"], Map<string, SignalingServer>>();
 
-function signalingFor(httpServer: HttpServer, path: string): SignalingServer {
-  let server = attachedSignaling.get(httpServer);
+function routedSignalingFor(host: ConnectionHost, path: string): SignalingServer {
+  let byPath = routedSignaling.get(host.httpServer);
+  if (!byPath) routedSignaling.set(host.httpServer, (byPath = new Map()));
+  let server = byPath.get(path);
   if (!server) {
-    server = new SignalingServer({ mode: "attached", httpServer, path });
-    attachedSignaling.set(httpServer, server);
+    server = new SignalingServer({
+      mode: "routed",
+      route: (handler) => host.routeUpgrade(path, handler),
+      onError: (error) => host.logger.error("bonito: signaling:", error),
+    });
+    byPath.set(path, server);
   }
   return server;
 }
@@ -47,14 +53,13 @@ export class WebRTCConnection extends FrontendConnection {
   readonly type = "webrtc";
   private readonly options: WebRTCConnectionOptions;
   private readonly requestedBackend: BackendName;
-  /** Loads the stack; settled by the time `attach` returns. */
+  /** Loads the stack; settled by the time `prepare` returns. */
   private readonly backendLoading: Promise<WebRTCBackend>;
   private backend: WebRTCBackend | undefined;
   private room: Room | undefined;
   private pc: PeerConnectionLike | undefined;
   private channel: FramedChannel | undefined;
   private bootstrap: WebRTCBootstrap | undefined;
-  private closing = false;
   private readonly negotiationAbort = new AbortController();
 
   constructor(options: WebRTCConnectionOptions = {}) {
@@ -72,12 +77,12 @@ export class WebRTCConnection extends FrontendConnection {
     return this.requestedBackend;
   }
 
-  async attach(session: Session, host: ConnectionHost): Promise<ConnectionBootstrap> {
-    this.session = session;
+  protected async prepare(session: Session, host: ConnectionHost): Promise<WebRTCBootstrap> {
     // Before the bootstrap goes out: a stack that is not installed fails the session now, with its install hint.
     this.backend = await this.backendLoading;
-    const signaling = this.options.signaling ?? signalingFor(host.httpServer, this.options.signalingPath ?? "/bonito-signaling");
-    const room = await signaling.openRoom(session.id);
+    const path = this.options.signalingPath ?? DEFAULT_SIGNALING_PATH;
+    const own = this.options.signaling;
+    const room = own ? await own.openRoom(session.id) : await routedSignalingFor(host, path).openRoom(session.id, { url: signalingUrl(host, path) });
     this.room = room;
     room.onFrontendJoined(() => void this.negotiate(room));
     room.onClose((reason) => {
@@ -85,8 +90,8 @@ export class WebRTCConnection extends FrontendConnection {
       // Once it has started the negotiation judges: the frontend closes signaling as soon
       // as its end of the channel opens, which can be before ours does (quick with
       // node-datachannel), and that is no failure.
-      if (!this.pc && !this.channel && !this.closing && reason !== "closed") {
-        void session.close(`WebRTC signaling ended before the data channel opened (${reason})`);
+      if (!this.pc && !this.channel && !this.isClosing && reason !== "closed") {
+        void this.ended(`WebRTC signaling ended before the data channel opened (${reason})`);
       }
     });
     this.bootstrap = {
@@ -100,8 +105,8 @@ export class WebRTCConnection extends FrontendConnection {
     return { ...this.bootstrap };
   }
 
-  override browserAssets(): string[] {
-    return ["webrtc.js"];
+  override browserAssets(): BrowserAsset[] {
+    return [{ name: "webrtc.js", file: new URL("../../browser/webrtc.js", import.meta.url) }];
   }
 
   setupConnection(session: Session): string {
@@ -121,19 +126,15 @@ export class WebRTCConnection extends FrontendConnection {
     return this.channel.write(frame);
   }
 
-  async close(): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
+  protected async doClose(): Promise<void> {
     this.negotiationAbort.abort();
     this.room?.close();
     if (this.channel) await this.channel.close("session closed");
     else if (this.pc) this.backend?.closePeerConnection(this.pc);
-    await this.session?.close("connection closed");
   }
 
   /** The frontend joined the room: offer, and once the channel opens hand it to the session. */
   private async negotiate(room: Room): Promise<void> {
-    const session = this.session!;
     const backend = this.backend!;
     const pc = backend.createPeerConnection(this.options.iceServers ?? []);
     this.pc = pc;
@@ -143,27 +144,34 @@ export class WebRTCConnection extends FrontendConnection {
         signal: this.negotiationAbort.signal,
       });
       room.close();
-      if (this.closing) {
+      if (this.isClosing) {
         dataChannel.close();
         backend.closePeerConnection(pc);
         return;
       }
       const channel = new FramedChannel(backend.wrapChannel(dataChannel, pc), this.options.channel);
       this.channel = channel;
-      channel.onFrame((frame) => session.processMessage(frame));
+      channel.onFrame((frame) => this.deliver(frame));
       void channel.closed.then((info) => {
         // A remote close without an error is the frontend's own decision; anything with an
         // error (heartbeat timeout, protocol error) already says what happened.
         const reason = info.remote && !info.error ? `the frontend closed the data channel: ${info.reason}` : info.reason;
-        void session.close(reason, info.error);
+        void this.ended(reason, info.error);
       });
-      session.connectionOpened();
+      this.opened();
     } catch (error) {
       room.close();
       backend.closePeerConnection(pc);
-      if (this.closing) return;
+      if (this.isClosing) return;
       const problem = error instanceof NegotiationError ? error : new Error(`WebRTC negotiation failed: ${(error as Error).message}`);
-      void session.close(`WebRTC connection failed: ${problem.message}`, problem);
+      void this.ended(`WebRTC connection failed: ${problem.message}`, problem);
     }
   }
+}
+
+/** The signaling endpoint as the frontend that reached the host at `host.baseUrl` sees it. */
+function signalingUrl(host: ConnectionHost, path: string): string {
+  const url = new URL(path, host.baseUrl);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  return url.href;
 }

@@ -3,20 +3,20 @@
  * browser and the Node frontend peer. The platform's RTCPeerConnection is
  * passed in; only the W3C API surface that werift also implements is used.
  *
- * Roles (DESIGN.md §4): the server peer offers and creates the one data
+ * Roles: the server peer offers and creates the one data
  * channel; the frontend answers. ICE candidates trickle both ways through the
  * signaling port; remote candidates that arrive before the remote description
  * are buffered, local ones are held until our description has been sent.
  * Success is the data channel's `open` event, never an ICE state: werift
  * reports iceConnectionState "completed" when gathering ends, before checks.
  */
-import type { CandidateInit } from "../../signaling/schema.js";
+import type { CandidateInit } from "../signaling/schema.js";
+import { BonitoError } from "../core/errors.js";
+import { DEFAULT_NEGOTIATION_TIMEOUT_MS } from "../core/constants.js";
 
 /** Label of the single data channel ("bonito", ordered, reliable). */
 export const CHANNEL_LABEL = "bonito";
 
-/** Default time for the whole negotiation, from the call to the channel's `open`. */
-export const DEFAULT_NEGOTIATION_TIMEOUT_MS = 15_000;
 
 /**
  * Default time the answerer keeps the offerer's candidates back after applying the offer.
@@ -153,16 +153,7 @@ export type NegotiationFailure =
   | "error";
 
 /** A failed negotiation; the message names the likely cause. */
-export class NegotiationError extends Error {
-  /** What kind of failure this was. */
-  readonly code: NegotiationFailure;
-
-  constructor(code: NegotiationFailure, message: string) {
-    super(message);
-    this.name = "NegotiationError";
-    this.code = code;
-  }
-}
+export class NegotiationError extends BonitoError<NegotiationFailure> {}
 
 /**
  * Server side: create the data channel and the offer, send it, apply the

@@ -1,5 +1,5 @@
 /** Options and defaults shared by the server-side WebRTC connection and its frontends. */
-import type { FramedChannelOptions } from "../transport/index.js";
+import type { FramedChannelOptions } from "./channel/index.js";
 
 /** A STUN or TURN server, as in the W3C `RTCIceServer`. */
 export interface IceServer {

@@ -5,8 +5,9 @@
  * with messages queued on both sides meanwhile.
  */
 import { WebSocketServer, type WebSocket, type RawData } from "ws";
-import { FrontendConnection, type ConnectionBootstrap, type ConnectionHost } from "../connection.js";
-import type { Session } from "../session.js";
+import { DEFAULT_MAX_FRAME_SIZE, DEFAULT_RECONNECT_WINDOW_MS, WEBSOCKET_PATH_PREFIX } from "../core/constants.js";
+import { FrontendConnection, type BrowserAsset, type ConnectionBootstrap, type ConnectionHost } from "../session/connection.js";
+import type { Session } from "../session/session.js";
 
 export interface WebSocketConnectionOptions {
   /** Largest frame accepted from the frontend; a bigger one closes the session. Default 256 MiB. */
@@ -15,10 +16,17 @@ export interface WebSocketConnectionOptions {
   reconnectWindowMs?: number;
 }
 
-/** Path prefix of the per-session WebSocket endpoints. */
-export const WEBSOCKET_PATH = "/bonito-ws/";
+/** What a Node frontend needs to join a WebSocket session (the bootstrap's `connection`). */
+export interface WebSocketBootstrap extends ConnectionBootstrap {
+  type: "websocket";
+  /** Absolute `ws://` or `wss://` URL of the session's socket. */
+  url: string;
+}
 
 const ABNORMAL_CLOSURE = 1006;
+const MESSAGE_TOO_BIG = 1009;
+/** How long a clean close may wait for the frontend's close frame. */
+const CLOSE_HANDSHAKE_MS = 1000;
 
 export class WebSocketConnection extends FrontendConnection {
   readonly type = "websocket";
@@ -28,31 +36,29 @@ export class WebSocketConnection extends FrontendConnection {
   private socket: WebSocket | undefined;
   private unroute: (() => void) | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private closing = false;
   private path = "";
 
   constructor(options: WebSocketConnectionOptions = {}) {
     super();
-    this.maxFrameSize = options.maxFrameSize ?? 256 * 1024 * 1024;
-    this.reconnectWindowMs = options.reconnectWindowMs ?? 30_000;
+    this.maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+    this.reconnectWindowMs = options.reconnectWindowMs ?? DEFAULT_RECONNECT_WINDOW_MS;
   }
 
-  async attach(session: Session, host: ConnectionHost): Promise<ConnectionBootstrap> {
-    this.session = session;
-    this.path = `${WEBSOCKET_PATH}${session.id}`;
-    this.server = new WebSocketServer({ noServer: true, maxPayload: this.maxFrameSize });
+  protected async prepare(session: Session, host: ConnectionHost): Promise<WebSocketBootstrap> {
+    this.path = `${WEBSOCKET_PATH_PREFIX}${session.id}`;
+    const server = new WebSocketServer({ noServer: true, maxPayload: this.maxFrameSize });
+    this.server = server;
     this.unroute = host.routeUpgrade(this.path, (request, socket, head) => {
-      const server = this.server;
-      if (!server || this.closing) return void socket.destroy();
+      if (this.isClosing) return void socket.destroy();
       server.handleUpgrade(request, socket, head, (ws) => this.accept(ws));
     });
     const url = new URL(this.path, host.baseUrl);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    return { type: this.type, url: url.href };
+    return { type: "websocket", url: url.href };
   }
 
-  override browserAssets(): string[] {
-    return ["websocket.js"];
+  override browserAssets(): BrowserAsset[] {
+    return [{ name: "websocket.js", file: new URL("../../browser/websocket.js", import.meta.url) }];
   }
 
   setupConnection(session: Session): string {
@@ -68,21 +74,17 @@ export class WebSocketConnection extends FrontendConnection {
     const socket = this.socket;
     if (!socket || !this.isOpen()) return Promise.reject(new Error("websocket connection is not open"));
     return new Promise((resolve, reject) => {
-      socket.send(frame, { binary: true }, (error) => (error ? reject(error) : resolve()));
+      socket.send(frame, { binary: true }, (error) => {
+        if (!error) return resolve();
+        // The link broke under this write (ws may not have noticed yet): drop it now, so the
+        // session sees the connection closed and keeps the message for the reconnect.
+        socket.terminate();
+        reject(error);
+      });
     });
   }
 
-  /**
-   * Cut the socket without a close handshake, as a network failure would: the session
-   * survives and the frontend reconnects within the window. For failover drills and tests.
-   */
-  severLink(): void {
-    this.socket?.terminate();
-  }
-
-  async close(): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
+  protected async doClose(): Promise<void> {
     this.clearReconnectTimer();
     this.unroute?.();
     const socket = this.socket;
@@ -92,7 +94,7 @@ export class WebSocketConnection extends FrontendConnection {
         const timer = setTimeout(() => {
           socket.terminate();
           resolve();
-        }, 1000);
+        }, CLOSE_HANDSHAKE_MS);
         socket.once("close", () => {
           clearTimeout(timer);
           resolve();
@@ -102,7 +104,6 @@ export class WebSocketConnection extends FrontendConnection {
     } else socket?.terminate();
     this.server?.close();
     this.server = undefined;
-    await this.session?.close("connection closed");
   }
 
   /** A frontend (re)connected: it replaces any previous socket of this session. */
@@ -113,32 +114,34 @@ export class WebSocketConnection extends FrontendConnection {
     this.clearReconnectTimer();
     ws.on("message", (data: RawData, isBinary: boolean) => {
       if (!isBinary) {
-        void this.session?.close("the frontend sent a text frame; Bonito frames are binary", new Error("text frame"));
+        void this.ended("the frontend sent a text frame; Bonito frames are binary", new Error("text frame"));
         return;
       }
-      void this.session?.processMessage(toUint8Array(data));
+      void this.deliver(toUint8Array(data));
     });
     ws.on("error", () => {
       // 'close' follows with the code that decides what happens.
     });
     ws.on("close", (code: number, reason: Buffer) => this.onSocketClose(ws, code, reason.toString()));
-    this.session?.connectionOpened();
+    this.opened();
   }
 
   private onSocketClose(ws: WebSocket, code: number, reason: string): void {
-    if (this.socket !== ws || this.closing) return;
+    if (this.socket !== ws || this.isClosing) return;
     this.socket = undefined;
-    const session = this.session;
-    if (!session) return;
     if (code === ABNORMAL_CLOSURE) {
       this.reconnectTimer = setTimeout(() => {
-        void session.close(`the frontend did not reconnect within ${this.reconnectWindowMs} ms`);
+        void this.ended(`the frontend did not reconnect within ${this.reconnectWindowMs} ms`);
       }, this.reconnectWindowMs);
       this.reconnectTimer.unref();
       return;
     }
-    const error = code === 1009 ? new Error(`the frontend sent a frame larger than ${this.maxFrameSize} bytes`) : undefined;
-    void session.close(error ? error.message : `the frontend closed the connection (${code}${reason ? `: ${reason}` : ""})`, error);
+    if (code === MESSAGE_TOO_BIG) {
+      const error = new Error(`the frontend sent a frame larger than ${this.maxFrameSize} bytes`);
+      void this.ended(error.message, error);
+      return;
+    }
+    void this.ended(`the frontend closed the connection (${code}${reason ? `: ${reason}` : ""})`);
   }
 
   private clearReconnectTimer(): void {

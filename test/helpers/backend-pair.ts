@@ -4,8 +4,8 @@
  * of a backend itself, below FramedChannel and the session.
  */
 import { WebSocket } from "ws";
-import { connectSignaling, SignalingServer } from "../../signaling/index.js";
-import { loadBackend, type BackendName, type WebRTCBackend } from "../../src/webrtc/backends.js";
+import { connectSignaling, SignalingServer } from "../../src/signaling/index.js";
+import { loadBackend, type BackendName, type WebRTCBackend } from "../../src/webrtc/backends/index.js";
 import {
   negotiateAsAnswerer,
   negotiateAsOfferer,

@@ -4,7 +4,7 @@
  * not load here, its suites are skipped with the reason; under CI=true that is an error. `TEST_BACKENDS=werift`
  * (comma-separated) restricts a run to some backends.
  */
-import { BACKEND_NAMES, checkBackendName, loadBackend, type BackendName } from "../../src/webrtc/backends.js";
+import { BACKEND_NAMES, checkBackendName, loadBackend, type BackendName } from "../../src/webrtc/backends/index.js";
 
 /** One backend to run a suite against; `skip` is set (with the reason) when it cannot run here. */
 export interface BackendCase {

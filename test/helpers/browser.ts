@@ -1,6 +1,6 @@
 /**
  * Launches the machine's Chromium (never a downloaded one) headless with a fresh profile,
- * with the flags this sandbox needs and WebRTC over loopback working (DESIGN.md §5).
+ * with the flags this sandbox needs and WebRTC over loopback working (ARCHITECTURE.md lists the pitfalls).
  */
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { mkdtemp, rm } from "node:fs/promises";

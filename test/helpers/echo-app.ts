@@ -2,8 +2,8 @@
  * The app most integration tests serve: whatever the frontend sets on `input` comes back
  * on `output`, and the server records what arrived in order.
  */
-import type { Session } from "../../src/session.js";
-import type { Observable } from "../../src/observable.js";
+import type { Session } from "../../src/session/session.js";
+import type { Observable } from "../../src/core/observable.js";
 
 export interface EchoSession {
   session: Session;

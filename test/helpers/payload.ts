@@ -1,5 +1,5 @@
 /** Deterministic test data and small waiting helpers shared by the tests. */
-import type { Observable } from "../../src/observable.js";
+import type { Observable } from "../../src/core/observable.js";
 
 /** `size` pseudo-random bytes from `seed` (xorshift), so a mismatch is reproducible. */
 export function patternBytes(size: number, seed = 1): Uint8Array {

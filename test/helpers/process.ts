@@ -15,8 +15,13 @@ export interface Child {
 
 /** Run `test/fixtures/<name>.js` (compiled) with `args`. */
 export function spawnFixture(name: string, args: string[] = []): Child {
-  const script = fileURLToPath(new URL(`../fixtures/${name}.js`, import.meta.url));
-  const child = spawn(process.execPath, [script, ...args], { stdio: ["pipe", "pipe", "inherit"] });
+  return spawnScript(fileURLToPath(new URL(`../fixtures/${name}.js`, import.meta.url)), args);
+}
+
+/** Run the compiled script at `script` (an absolute path) with `args` and extra environment. */
+export function spawnScript(script: string, args: string[] = [], env: Record<string, string> = {}): Child {
+  const name = script;
+  const child = spawn(process.execPath, [script, ...args], { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, ...env } });
   const lines: string[] = [];
   const waiters = new Set<() => void>();
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));

@@ -1,0 +1,39 @@
+/**
+ * The Node frontend's side of the WebRTC connection: the same negotiation and framing code
+ * as the page, on werift (or node-datachannel, with `webrtc: { backend: "node-datachannel" }`).
+ * Loaded only when a WebRTC bootstrap arrives, so WebSocket-only users never load a stack.
+ */
+import WebSocket from "ws";
+import type { WebSocketConstructor } from "../../signaling/client.js";
+import { checkBackendName, loadBackend, DEFAULT_BACKEND } from "../../webrtc/backends/index.js";
+import type { WebRTCBootstrap } from "../../webrtc/options.js";
+import { connectWebRTCFrontend } from "../webrtc.js";
+import type { ConnectorContext, FrontendLink } from "./types.js";
+
+export async function connectWebRTCNodeFrontend({ bootstrap, bonito, timeoutMs, options }: ConnectorContext): Promise<FrontendLink> {
+  const announced = bootstrap.connection as WebRTCBootstrap;
+  // Before signaling: a stack that is unknown or not installed fails here, with its hint.
+  const backend = await loadBackend(checkBackendName(options.webrtc?.backend ?? DEFAULT_BACKEND));
+  const link = await connectWebRTCFrontend(
+    {
+      signalingUrl: announced.signalingUrl,
+      token: announced.token,
+      iceServers: announced.iceServers ?? [],
+      timeoutMs: Math.min(timeoutMs, announced.timeoutMs ?? timeoutMs),
+      channel: announced.channel ?? {},
+      sessionId: bootstrap.sessionId,
+      compression: bootstrap.compression,
+    },
+    bonito,
+    { ...backend, WebSocket: WebSocket as unknown as WebSocketConstructor },
+  );
+  let closeReason: string | undefined;
+  void link.closed.then((info) => (closeReason ??= info.reason));
+  return {
+    async close() {
+      closeReason ??= "closed by the frontend";
+      await link.close();
+    },
+    closeReason: () => closeReason,
+  };
+}

@@ -1,0 +1,24 @@
+/** What every Node WebRTC stack provides to the shared negotiation and framing code. */
+import type { ChannelPort } from "../channel/port.js";
+import type { DataChannelLike, PeerConnectionLike } from "../negotiation.js";
+import type { IceServer } from "../options.js";
+
+/** The Node WebRTC stacks we support. */
+export type BackendName = "werift" | "node-datachannel";
+
+/** Every backend name, in order of preference (the first is the default). */
+export const BACKEND_NAMES: readonly BackendName[] = ["werift", "node-datachannel"];
+
+/** The default stack: pure JavaScript, always installed. */
+export const DEFAULT_BACKEND: BackendName = "werift";
+
+/** A WebRTC stack behind the shared negotiation and framing code. */
+export interface WebRTCBackend {
+  readonly name: BackendName;
+  /** A peer connection configured for our one data channel (no STUN unless given, loopback reachable). */
+  createPeerConnection(iceServers: IceServer[]): PeerConnectionLike;
+  /** The open data channel as the port a FramedChannel drives; closing the port closes `pc` too. */
+  wrapChannel(channel: DataChannelLike, pc: PeerConnectionLike): ChannelPort;
+  /** Release what `createPeerConnection` made when negotiation failed. */
+  closePeerConnection(pc: PeerConnectionLike): void;
+}

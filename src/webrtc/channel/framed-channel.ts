@@ -1,0 +1,633 @@
+/**
+ * FramedChannel: whole frames (Bonito messages of any size) over a data
+ * channel, with backpressure, a heartbeat and an orderly close.
+ * Platform-free: it only talks to a ChannelPort, so Node and the browser
+ * share it.
+ */
+import {
+  FramingError,
+  HEADER_SIZE,
+  MAX_CLOSE_REASON_BYTES,
+  Reassembler,
+  batchEntrySize,
+  encodeBatch,
+  encodeClose,
+  encodeHeartbeat,
+  iterateFragments,
+  type FrameEvent,
+} from "./framing.js";
+import type { ChannelPort } from "./port.js";
+
+/** Tuning of a FramedChannel; every field is optional. */
+export interface FramedChannelOptions {
+  /** Largest frame sent or accepted, in bytes. Default 256 MiB. */
+  maxFrameSize?: number;
+  /** Largest data-channel message we send (header included), further capped by the peer's limit. Default 64 KiB. */
+  maxFragmentSize?: number;
+  /** `write` pauses while the channel buffers more than this many bytes. Default 1 MiB. */
+  highWaterMark?: number;
+  /** ...and resumes once the buffer has drained to this level. Default 256 KiB. */
+  lowWaterMark?: number;
+  /** How often a heartbeat is sent; 0 sends none. Default 2000 ms. */
+  heartbeatIntervalMs?: number;
+  /** Close when nothing at all has arrived for this long; 0 never does. Default 8000 ms, so a vanished peer is noticed within 10 s even when the watchdog fires late. */
+  heartbeatTimeoutMs?: number;
+  /** A write fails (and the channel closes) when the buffer makes no progress for this long. Default 30000 ms. */
+  writeTimeoutMs?: number;
+  /** How long `close` lets already-accepted writes finish before giving up on them. Default 5000 ms. */
+  closeTimeoutMs?: number;
+}
+
+/** How a FramedChannel ended. */
+export interface CloseInfo {
+  /** Why: our own reason, the peer's CLOSE reason, or what went wrong. */
+  reason: string;
+  /** Set when the channel ended abnormally (protocol error, timeout, transport failure). */
+  error?: Error;
+  /** True when the peer (or the transport) ended it, false when this side did. */
+  remote: boolean;
+}
+
+/** Receives each whole frame. If it returns a promise, the next frame waits for it. */
+export type FrameHandler = (frame: Uint8Array) => void | Promise<void>;
+
+const DEFAULTS: Required<FramedChannelOptions> = {
+  maxFrameSize: 256 * 1024 * 1024,
+  maxFragmentSize: 64 * 1024,
+  highWaterMark: 1024 * 1024,
+  lowWaterMark: 256 * 1024,
+  heartbeatIntervalMs: 2000,
+  heartbeatTimeoutMs: 8000,
+  writeTimeoutMs: 30000,
+  closeTimeoutMs: 5000,
+};
+
+/** After sending CLOSE, how long we wait for it to leave the buffer before closing the port. */
+const CLOSE_DRAIN_MS = 1000;
+/** Poll period while waiting for the buffer to empty during close. */
+const CLOSE_POLL_MS = 5;
+
+type Timer = ReturnType<typeof setTimeout>;
+
+/**
+ * Frames over a ChannelPort. Takes ownership of the port: it sets the
+ * port's callbacks and closes it when the channel ends. The port must be
+ * open already.
+ */
+export class FramedChannel {
+  /** Settles once, when the channel has ended, with why it ended. Never rejects. */
+  readonly closed: Promise<CloseInfo>;
+
+  private readonly port: ChannelPort;
+  private readonly options: Required<FramedChannelOptions>;
+  private readonly reassembler: Reassembler;
+  private state: "open" | "closing" | "closed" = "open";
+  private closeInfo: CloseInfo | null = null;
+  /** Set by the orderly close: how the channel will be reported closed. */
+  private closing: CloseInfo | null = null;
+  private resolveClosed!: (info: CloseInfo) => void;
+
+  /** Writes accepted and not yet (completely) handed to the port, in call order. */
+  private readonly outbox = new Fifo<PendingWrite>();
+  /** True while the pump runs or is scheduled; it alone sends data, so writes never interleave. */
+  private pumping = false;
+  /** Called when the pump stops with nothing left to send (close waits for this). */
+  private idleWaiters: Array<() => void> = [];
+  /** The pump's wait for the buffer to drain, if it is waiting (at most one). */
+  private drainWaiter: { resolve: () => void; reject: (error: Error) => void } | null = null;
+
+  private handler: FrameHandler | null = null;
+  private readonly inbox = new Fifo<Uint8Array>();
+  private delivering = false;
+  /** False after a protocol error: nothing more from the peer is trusted. */
+  private receiving = true;
+
+  private lastInbound = now();
+  private silenceSuspected = false;
+  private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
+  private watchdogTimer: Timer | null = null;
+
+  /** Wraps `port` (already open); see FramedChannelOptions for the defaults. */
+  constructor(port: ChannelPort, options: FramedChannelOptions = {}) {
+    this.port = port;
+    this.options = resolveOptions(options);
+    this.reassembler = new Reassembler(this.options.maxFrameSize);
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+
+    port.onMessage(this.handleMessage);
+    port.onBufferedAmountLow(this.handleBufferedAmountLow);
+    port.onClose(this.handlePortClose);
+    port.onError(this.handlePortError);
+    port.setBufferedAmountLowThreshold(this.options.lowWaterMark);
+
+    if (!port.isOpen) {
+      this.finish({ reason: "data channel is not open", error: new Error("data channel is not open"), remote: true });
+      return;
+    }
+    this.startHeartbeat();
+  }
+
+  /** True until `close` is called or the channel ends; only then are writes accepted. */
+  get isOpen(): boolean {
+    return this.state === "open";
+  }
+
+  /**
+   * Sends one frame. Resolves once every fragment has been handed to the
+   * data channel; while the channel buffers more than highWaterMark it
+   * waits for the buffer to drain, so memory stays bounded. Writes go out
+   * in call order and never interleave. Small frames written together (in
+   * the same tick, or while an earlier write waits) share data-channel
+   * messages (BATCH); a lone write is sent at once, never held for a timer.
+   * Rejects if the channel is closed or closes meanwhile, if the frame
+   * exceeds maxFrameSize, or if the buffer makes no progress for
+   * writeTimeoutMs (which also closes the channel).
+   * Do not modify `frame` until the promise has settled.
+   */
+  write(frame: Uint8Array): Promise<void> {
+    if (this.state !== "open") return Promise.reject(this.notWritableError());
+    if (frame.length > this.options.maxFrameSize) {
+      return Promise.reject(
+        new RangeError(`frame of ${frame.length} bytes exceeds maxFrameSize (${this.options.maxFrameSize} bytes)`),
+      );
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.outbox.push({ frame, resolve, reject });
+      if (this.pumping) return;
+      // A microtask, not a timer: the writes of the current tick join this
+      // one (one batch), and a lone write goes out without added latency.
+      this.pumping = true;
+      queueMicrotask(this.startPump);
+    });
+  }
+
+  /**
+   * Sets the receiver of whole frames (replacing any previous one; null
+   * pauses delivery). Frames that arrive while there is no handler are kept
+   * and delivered, in order, once one is set. If the handler throws or its
+   * promise rejects, the channel closes with that error.
+   */
+  onFrame(handler: FrameHandler | null): void {
+    this.handler = handler;
+    if (handler && this.inbox.length > 0) queueMicrotask(() => this.deliver());
+  }
+
+  /**
+   * Closes the channel: stops accepting writes, lets writes already
+   * accepted finish (up to closeTimeoutMs), sends a CLOSE message with
+   * `reason`, waits briefly for it to leave the buffer, then closes the
+   * port. Idempotent; resolves when the channel has ended.
+   */
+  async close(reason = "closed"): Promise<void> {
+    this.beginClose({ reason, remote: false });
+    await this.closed;
+  }
+
+  // ---- writing -------------------------------------------------------
+
+  /** Whether the channel has ended (a method, so checks after an await are not narrowed away). */
+  private get ended(): boolean {
+    return this.state === "closed";
+  }
+
+  private readonly startPump = (): void => {
+    void this.pump();
+  };
+
+  /**
+   * Sends the outbox, oldest first, one data-channel message at a time,
+   * waiting for the buffer to drain below highWaterMark before each one.
+   * Whatever is queued when a message is due goes into it: consecutive
+   * frames that fit together in one message become a BATCH, a frame too
+   * large for that is fragmented, and a frame on its own is one DATA_LAST
+   * message. Writes queued during a wait therefore batch by themselves.
+   * On failure the writes being sent get the error, the rest are rejected
+   * as not writable (the channel has ended).
+   */
+  private async pump(): Promise<void> {
+    const outbox = this.outbox;
+    let sending: PendingWrite[] = [];
+    try {
+      while (outbox.length > 0) {
+        while (this.port.bufferedAmount > this.options.highWaterMark) await this.waitForDrain();
+        // The wait may have ended because the channel closed.
+        if (this.ended) throw this.notWritableError();
+        const messageSize = Math.min(this.port.maxMessageSize, this.options.maxFragmentSize);
+        const count = this.batchableCount(messageSize);
+        if (count >= 2) {
+          sending = outbox.take(count);
+          const frames = new Array<Uint8Array>(count);
+          for (let i = 0; i < count; i++) frames[i] = sending[i]!.frame;
+          this.sendOrFail(encodeBatch(frames));
+        } else {
+          sending = outbox.take(1);
+          await this.sendFragments(sending[0]!.frame, messageSize);
+        }
+        for (const write of sending) write.resolve();
+        sending = [];
+      }
+    } catch (cause) {
+      const error = cause instanceof Error ? cause : new Error(String(cause));
+      for (const write of sending) write.reject(error);
+      const rest = outbox.take(outbox.length);
+      if (rest.length > 0) {
+        const notWritable = this.notWritableError();
+        for (const write of rest) write.reject(notWritable);
+      }
+    } finally {
+      this.pumping = false;
+      for (const idle of this.idleWaiters.splice(0)) idle();
+    }
+  }
+
+  /** How many frames from the head of the outbox fit together in one BATCH of at most `messageSize` bytes. */
+  private batchableCount(messageSize: number): number {
+    const outbox = this.outbox;
+    let size = HEADER_SIZE;
+    let count = 0;
+    for (let i = 0; i < outbox.length; i++) {
+      size += batchEntrySize(outbox.at(i).frame.length);
+      if (size > messageSize) break;
+      count++;
+    }
+    return count;
+  }
+
+  /** Sends one frame as DATA_MORE…DATA_LAST messages, waiting for backpressure between them. */
+  private async sendFragments(frame: Uint8Array, messageSize: number): Promise<void> {
+    let first = true;
+    for (const message of iterateFragments(frame, messageSize)) {
+      // The pump has just checked the buffer for the first message.
+      if (!first) {
+        while (this.port.bufferedAmount > this.options.highWaterMark) await this.waitForDrain();
+        if (this.ended) throw this.notWritableError();
+      }
+      first = false;
+      this.sendOrFail(message);
+    }
+  }
+
+  /** Resolves when nothing is queued or being sent (at once if so already). */
+  private whenWritesDone(): Promise<void> {
+    if (!this.pumping) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Waits for the port's buffer to fall to lowWaterMark; rejects on close or no progress. */
+  private waitForDrain(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.drainWaiter = null;
+        const error = new Error(
+          `write timed out: the data channel buffer stayed above ${this.options.lowWaterMark} bytes ` +
+            `for ${this.options.writeTimeoutMs} ms (bufferedAmount ${this.port.bufferedAmount})`,
+        );
+        reject(error);
+        this.finish({ reason: error.message, error, remote: false });
+      }, this.options.writeTimeoutMs);
+      unrefTimer(timer);
+      this.drainWaiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+    });
+  }
+
+  private readonly handleBufferedAmountLow = (): void => {
+    const waiter = this.drainWaiter;
+    this.drainWaiter = null;
+    waiter?.resolve();
+  };
+
+  /** Sends one message; a failure leaves the stream unusable (a frame may be cut), so it ends the channel. */
+  private sendOrFail(message: Uint8Array): void {
+    try {
+      this.port.send(message);
+    } catch (cause) {
+      const error = new Error(`data channel send failed: ${errorMessage(cause)}`, { cause });
+      this.finish({ reason: error.message, error, remote: false });
+      throw error;
+    }
+  }
+
+  private notWritableError(): Error {
+    if (this.closeInfo) return new Error(`channel closed: ${this.closeInfo.reason}`);
+    return new Error("channel is closing");
+  }
+
+  // ---- reading -------------------------------------------------------
+
+  private readonly handleMessage = (data: Uint8Array): void => {
+    if (this.state === "closed" || !this.receiving) return;
+    this.lastInbound = now();
+    let event: FrameEvent | null;
+    try {
+      event = this.reassembler.push(data);
+    } catch (error) {
+      // A FramingError (oversized frame, bad header): the stream cannot be trusted any more.
+      this.receiving = false;
+      this.fail(error instanceof FramingError ? error : new Error(errorMessage(error), { cause: error }));
+      return;
+    }
+    if (event === null || event.kind === "heartbeat") return;
+    if (event.kind === "close") {
+      // If we were closing too, our own reason stands: the peer's CLOSE crossed ours.
+      this.finish(this.closing ?? { reason: event.reason, remote: true });
+      return;
+    }
+    if (event.kind === "frame") this.inbox.push(event.frame);
+    else for (const frame of event.frames) this.inbox.push(frame);
+    this.deliver();
+  };
+
+  /** Hands queued frames to the handler one at a time, waiting for async handlers. */
+  private deliver(): void {
+    if (this.delivering) return;
+    this.delivering = true;
+    while (this.handler && this.inbox.length > 0 && this.state !== "closed") {
+      const frame = this.inbox.shift();
+      let result: void | Promise<void>;
+      try {
+        result = this.handler(frame);
+      } catch (error) {
+        this.delivering = false;
+        this.fail(new Error(`frame handler failed: ${errorMessage(error)}`, { cause: error }));
+        return;
+      }
+      if (isPromiseLike(result)) {
+        result.then(
+          () => {
+            this.delivering = false;
+            this.deliver();
+          },
+          (error: unknown) => {
+            this.delivering = false;
+            this.fail(new Error(`frame handler failed: ${errorMessage(error)}`, { cause: error }));
+          },
+        );
+        return;
+      }
+    }
+    this.delivering = false;
+  }
+
+  // ---- liveness ------------------------------------------------------
+
+  private startHeartbeat(): void {
+    const { heartbeatIntervalMs, heartbeatTimeoutMs } = this.options;
+    if (heartbeatIntervalMs > 0) {
+      this.heartbeatTimer = setInterval(this.sendHeartbeat, heartbeatIntervalMs);
+      unrefTimer(this.heartbeatTimer);
+    }
+    if (heartbeatTimeoutMs > 0) this.armWatchdog(heartbeatTimeoutMs);
+  }
+
+  private readonly sendHeartbeat = (): void => {
+    if (this.state === "closed" || !this.port.isOpen) return;
+    try {
+      this.sendOrFail(encodeHeartbeat());
+    } catch {
+      // sendOrFail has already ended the channel.
+    }
+  };
+
+  private armWatchdog(delayMs: number): void {
+    this.watchdogTimer = setTimeout(this.checkLiveness, delayMs);
+    unrefTimer(this.watchdogTimer);
+  }
+
+  /**
+   * Closes the channel when nothing has arrived for heartbeatTimeoutMs.
+   * Checks the time of the last message instead of restarting a timer per
+   * message, which would cost a timer operation for every fragment.
+   */
+  private readonly checkLiveness = (): void => {
+    this.watchdogTimer = null;
+    if (this.state === "closed") return;
+    const timeout = this.options.heartbeatTimeoutMs;
+    const silentFor = now() - this.lastInbound;
+    if (silentFor < timeout) {
+      this.silenceSuspected = false;
+      this.armWatchdog(timeout - silentFor);
+      return;
+    }
+    if (!this.silenceSuspected) {
+      // If the event loop was blocked, messages may be waiting unread right
+      // now; give them one turn of the loop before declaring the peer gone.
+      this.silenceSuspected = true;
+      this.armWatchdog(0);
+      return;
+    }
+    const error = new Error("heartbeat timeout: peer vanished");
+    // The peer may only be unreachable one way: tell it why, without waiting.
+    this.sendCloseBestEffort(error.message);
+    this.finish({ reason: error.message, error, remote: true });
+  };
+
+  // ---- closing -------------------------------------------------------
+
+  /** Starts the orderly close (once); `info` is what `closed` will report. */
+  private beginClose(info: CloseInfo): void {
+    if (this.state !== "open") return;
+    this.state = "closing";
+    this.closing = info;
+    void this.closeGracefully(info);
+  }
+
+  private async closeGracefully(info: CloseInfo): Promise<void> {
+    // Writes accepted before close() still go out, within closeTimeoutMs.
+    await settledOrTimeout(this.whenWritesDone(), this.options.closeTimeoutMs);
+    if (this.state === "closed") return;
+    if (this.sendCloseBestEffort(info.reason)) await this.bufferEmptied(CLOSE_DRAIN_MS);
+    this.finish(info);
+  }
+
+  /** Sends a CLOSE message if the port can take it; returns whether it did. */
+  private sendCloseBestEffort(reason: string): boolean {
+    if (!this.port.isOpen) return false;
+    const maxReason = Math.min(MAX_CLOSE_REASON_BYTES, this.port.maxMessageSize - HEADER_SIZE);
+    try {
+      this.port.send(encodeClose(reason, maxReason));
+      return true;
+    } catch {
+      // The port is failing already; closing it is all that is left.
+      return false;
+    }
+  }
+
+  /** Resolves when the port's buffer is empty, the channel ended, or `timeoutMs` passed. */
+  private async bufferEmptied(timeoutMs: number): Promise<void> {
+    const deadline = now() + timeoutMs;
+    while (this.state !== "closed" && this.port.bufferedAmount > 0 && now() < deadline) {
+      await sleep(CLOSE_POLL_MS);
+    }
+  }
+
+  /** Ends the channel because of `error`, telling the peer why if the link still works. */
+  private fail(error: Error): void {
+    if (this.state === "closing") {
+      // A graceful close is under way; it will not finish if the handler broke, so end now.
+      this.finish({ reason: error.message, error, remote: false });
+      return;
+    }
+    this.beginClose({ reason: error.message, error, remote: false });
+  }
+
+  private readonly handlePortClose = (): void => {
+    // While we close, the peer closing its end in answer to our CLOSE is the expected outcome.
+    this.finish(this.closing ?? { reason: "data channel closed without a close message", remote: true });
+  };
+
+  private readonly handlePortError = (error: Error): void => {
+    this.finish({ reason: `data channel error: ${error.message}`, error, remote: true });
+  };
+
+  /** The single place where the channel ends: stops everything, releases the port, settles `closed`. */
+  private finish(info: CloseInfo): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.closeInfo = info;
+
+    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
+    if (this.watchdogTimer !== null) clearTimeout(this.watchdogTimer);
+    this.heartbeatTimer = null;
+    this.watchdogTimer = null;
+
+    this.reassembler.reset();
+    this.inbox.clear();
+    const waiter = this.drainWaiter;
+    this.drainWaiter = null;
+    waiter?.reject(this.notWritableError());
+
+    // Detach before closing so the port's own close event is not taken for the peer's.
+    this.port.onMessage(null);
+    this.port.onBufferedAmountLow(null);
+    this.port.onClose(null);
+    this.port.onError(null);
+    try {
+      this.port.close();
+    } catch {
+      // Closing is best effort; the channel has ended either way.
+    }
+    this.resolveClosed(info);
+  }
+}
+
+/** A write waiting in the outbox. */
+interface PendingWrite {
+  frame: Uint8Array;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * A first-in first-out queue with O(1) removal at the head (an array's
+ * shift is linear, and a burst of small frames can queue tens of thousands).
+ */
+class Fifo<T> {
+  private items: T[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  /** The item `index` places from the head (0 is the head); the caller checks the bounds. */
+  at(index: number): T {
+    return this.items[this.head + index]!;
+  }
+
+  /** Removes and returns the head; the caller checks that there is one. */
+  shift(): T {
+    const item = this.items[this.head]!;
+    this.items[this.head++] = undefined as T; // let it be collected
+    this.compact();
+    return item;
+  }
+
+  /** Removes and returns the first `count` items (fewer if there are fewer). */
+  take(count: number): T[] {
+    const end = Math.min(this.items.length, this.head + count);
+    const taken = this.items.slice(this.head, end);
+    this.items.fill(undefined as T, this.head, end);
+    this.head = end;
+    this.compact();
+    return taken;
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+  }
+
+  private compact(): void {
+    if (this.head === this.items.length) this.clear();
+    else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+function resolveOptions(options: FramedChannelOptions): Required<FramedChannelOptions> {
+  const resolved = { ...DEFAULTS };
+  for (const key of Object.keys(DEFAULTS) as Array<keyof FramedChannelOptions>) {
+    const value = options[key];
+    if (value === undefined) continue;
+    if (typeof value !== "number" || !(value >= 0) || !Number.isFinite(value)) {
+      throw new RangeError(`FramedChannel option ${key} must be a finite number >= 0, got ${String(value)}`);
+    }
+    resolved[key] = value;
+  }
+  if (resolved.maxFragmentSize <= HEADER_SIZE) {
+    throw new RangeError(`maxFragmentSize must exceed the ${HEADER_SIZE}-byte header`);
+  }
+  if (resolved.lowWaterMark > resolved.highWaterMark) {
+    throw new RangeError("lowWaterMark must not exceed highWaterMark");
+  }
+  return resolved;
+}
+
+/** Resolves when `promise` settles or after `ms`, whichever is first. */
+function settledOrTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    unrefTimer(timer);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    promise.then(done, done);
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => unrefTimer(setTimeout(resolve, ms)));
+}
+
+/** Lets Node exit even if this timer is pending (browsers have no unref). */
+function unrefTimer(timer: unknown): void {
+  (timer as { unref?: () => void }).unref?.();
+}
+
+function now(): number {
+  return performance.now();
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<void> {
+  return typeof (value as PromiseLike<void> | undefined)?.then === "function";
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
