@@ -3,7 +3,7 @@
  * early with an error that says what to do; the native cleanup waits for the last peer
  * connection. No network here, except one served session for the frontend option.
  */
-import { describe, it } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { BACKEND_NAMES, checkBackendName, loadBackend } from "../src/webrtc/backends/index.js";
 import { loadNdcBackend } from "../src/webrtc/backends/node-datachannel/backend.js";
@@ -66,36 +66,38 @@ describe("loading node-datachannel", () => {
 });
 
 describe("native cleanup (NativeLifetime)", () => {
-  /** A lifetime whose cleanup calls are counted, with a short grace. */
-  function counted(graceMs = 20) {
+  /** A lifetime whose cleanup calls are counted, with a 20 ms grace on mocked timers. */
+  function counted(t: TestContext) {
+    t.mock.timers.enable({ apis: ["setTimeout"] });
     const calls = { count: 0 };
-    return { lifetime: new NativeLifetime(() => calls.count++, graceMs), calls };
+    return { lifetime: new NativeLifetime(() => calls.count++, 20), calls };
   }
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-  it("cleans up once the last connection has closed and the grace has passed", async () => {
-    const { lifetime, calls } = counted();
+  it("cleans up once the last connection has closed and the grace has passed", (t) => {
+    const { lifetime, calls } = counted(t);
     lifetime.opened();
     lifetime.opened();
     lifetime.closed();
-    await sleep(50);
+    t.mock.timers.tick(1000);
     assert.equal(calls.count, 0, "one connection is still open");
     lifetime.closed();
+    t.mock.timers.tick(19);
     assert.equal(calls.count, 0, "not before the grace");
-    await sleep(50);
+    t.mock.timers.tick(1);
     assert.equal(calls.count, 1);
     assert.equal(lifetime.liveCount, 0);
   });
 
-  it("a connection made during the grace cancels the cleanup", async () => {
-    const { lifetime, calls } = counted();
+  it("a connection made during the grace cancels the cleanup", (t) => {
+    const { lifetime, calls } = counted(t);
     lifetime.opened();
     lifetime.closed();
+    t.mock.timers.tick(10);
     lifetime.opened();
-    await sleep(50);
+    t.mock.timers.tick(1000);
     assert.equal(calls.count, 0);
     lifetime.closed();
-    await sleep(50);
+    t.mock.timers.tick(20);
     assert.equal(calls.count, 1);
   });
 
@@ -103,7 +105,15 @@ describe("native cleanup (NativeLifetime)", () => {
     const lifetime = new NativeLifetime(() => {
       throw new Error("cleanup timeout (possible deadlock)");
     }, 1);
-    const warned = new Promise<Error>((resolve) => process.once("warning", resolve));
+    const warned = new Promise<Error>((resolve) => {
+      // Other warnings (an experimental API used by another test) may come first.
+      const onWarning = (warning: Error) => {
+        if (!warning.message.includes("node-datachannel")) return;
+        process.off("warning", onWarning);
+        resolve(warning);
+      };
+      process.on("warning", onWarning);
+    });
     // The lifetime's timer is unref'd (it must not hold a process open); this one waits for it.
     const keepAlive = setTimeout(() => {}, 1000);
     lifetime.opened();

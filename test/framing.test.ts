@@ -786,23 +786,31 @@ describe("FramedChannel (scripted port)", { timeout: 20_000 }, () => {
     assert.match(info.reason, /frame handler failed: handler bug/);
   });
 
-  it("sends heartbeats and closes when nothing arrives for heartbeatTimeoutMs", async () => {
+  it("sends heartbeats and closes when nothing arrives for heartbeatTimeoutMs", async (t) => {
+    // Time is driven by the test: mocked timers, and the channel reads the mocked clock.
+    t.mock.timers.enable({ apis: ["setTimeout", "setInterval", "Date"] });
     const port = new ScriptedPort();
     port.autoDrain = true;
-    const started = Date.now();
-    const channel = new FramedChannel(port, { heartbeatIntervalMs: 20, heartbeatTimeoutMs: 150 });
-    // Inbound traffic keeps it alive for a while.
+    const channel = new FramedChannel(port, { heartbeatIntervalMs: 20, heartbeatTimeoutMs: 150 }, () => Date.now());
+    // Inbound traffic every 30 ms keeps it alive well past the timeout.
     for (let i = 0; i < 10; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      t.mock.timers.tick(30);
       port.deliver(encodeHeartbeat());
     }
-    assert.equal(channel.isOpen, true);
+    assert.equal(channel.isOpen, true, "alive while the peer sends");
+    assert.ok(port.sent.filter((m) => m[0] === Kind.HEARTBEAT).length >= 15, "a heartbeat every 20 ms");
+    // Silence: still open just before the timeout...
+    t.mock.timers.tick(149);
+    assert.equal(channel.isOpen, true, "still open 149 ms into the silence");
+    // ...and closed once it has passed (one more turn of the loop lets queued messages in first).
+    t.mock.timers.tick(1);
+    t.mock.timers.tick(0);
+    assert.equal(channel.isOpen, false, "closed once 150 ms passed without a message");
     const info = await channel.closed;
-    const elapsed = Date.now() - started;
     assert.equal(info.reason, "heartbeat timeout: peer vanished");
     assert.ok(info.error);
-    assert.ok(elapsed >= 300 + 150 - 20, `closed after ${elapsed} ms`);
-    assert.ok(port.sent.filter((m) => m[0] === Kind.HEARTBEAT).length >= 10);
+    t.mock.timers.reset();
+    port.close();
   });
 
   it("a port that is not open gives a channel that is closed at once", async () => {

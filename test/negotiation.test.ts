@@ -162,8 +162,8 @@ describe("negotiation between two werift peers", () => {
     await client.closed;
     await server.close();
     assert.equal(server.listening, false);
-    // Give any late effect of the shutdown a moment to show.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // A message each way after the shutdown: anything the shutdown did to the channel shows here.
+    await pingPong(offererChannel, answererChannel);
     assert.equal(offererChannel.readyState, "open");
     assert.equal(answererChannel.readyState, "open");
     await pingPong(offererChannel, answererChannel);

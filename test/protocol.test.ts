@@ -657,3 +657,15 @@ function encodeServerFrameRaw(packedMessage: Uint8Array): Uint8Array {
     new ExtData(107, msgpack.encode([SID, "root", new ExtData(0x12, pack(new SessionCache(SID))), new ExtData(0x12, packedMessage)])),
   );
 }
+
+describe("base64 (page bootstrap)", () => {
+  it("round-trips every length around its chunk size, byte-exact and equal to Node's encoder", async () => {
+    const { toBase64, fromBase64 } = await import("../src/core/base64.js");
+    for (const size of [0, 1, 2, 3, 32_765, 32_766, 32_767, 100_000]) {
+      const bytes = Uint8Array.from({ length: size }, (_, i) => (i * 131 + 7) & 0xff);
+      const text = toBase64(bytes);
+      assert.equal(text, Buffer.from(bytes).toString("base64"), `size ${size}`);
+      assert.deepEqual(fromBase64(text), bytes);
+    }
+  });
+});

@@ -101,8 +101,11 @@ for (const compression of [false, true]) {
       mirror.on(() => frontendSeen++);
       await mirror.set(42);
       await waitUntil(() => serverSide.value === 42, 5000, "server gets 42");
-      // Give an echo time to arrive, if the implementation wrongly sent one.
-      await new Promise((r) => setTimeout(r, 100));
+      // An ordering marker: an echo of 42, if the server wrongly sent one, would have left
+      // before the server's answer to this later message, and so would arrive before it.
+      const marker = nextValue(frontend.observable("output"));
+      await frontend.observable("input").set("marker");
+      assert.equal(await marker, "marker");
       assert.equal(frontendSeen, 1, "frontend listener fired once for its own set, no echo");
       assert.equal(serverSeen, 2);
     });
@@ -120,9 +123,7 @@ describe("server robustness", { timeout: 60_000 }, () => {
   test("a malformed frame closes that session only, with an error naming the problem", async () => {
     const echo = echoApp();
     const errors: string[] = [];
-    const server = await serve(echo.app, {});
-    const originalError = console.error;
-    console.error = (...args: unknown[]) => errors.push(args.join(" "));
+    const server = await serve(echo.app, { logger: { error: (...args: unknown[]) => errors.push(args.join(" ")), warn() {} } });
     let healthy: Frontend | undefined;
     let raw: WebSocket | undefined;
     try {
@@ -144,7 +145,6 @@ describe("server robustness", { timeout: 60_000 }, () => {
       await healthy.observable("input").set("still here");
       assert.equal(await arrived, "still here");
     } finally {
-      console.error = originalError;
       raw?.terminate();
       await healthy?.close();
       await server.close();

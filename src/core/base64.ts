@@ -1,14 +1,17 @@
-/** Base64 for Uint8Array that works in Node and in browsers (no Buffer, no btoa on huge strings). */
+/**
+ * Base64 for Uint8Array that works in Node and in browsers (no Buffer). Encoding goes chunk by
+ * chunk, so neither `String.fromCharCode` nor `btoa` ever sees more than one chunk.
+ */
 
-const CHUNK = 0x8000;
+/** Bytes per chunk: a multiple of 3, so the chunks' base64 texts concatenate without padding in between. */
+const CHUNK = 3 * 10_922;
 
 export function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  // Chunked so String.fromCharCode never gets more arguments than the engine allows.
+  const parts: string[] = [];
   for (let i = 0; i < bytes.length; i += CHUNK) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
+    parts.push(btoa(String.fromCharCode(...bytes.subarray(i, i + CHUNK))));
   }
-  return btoa(binary);
+  return parts.join("");
 }
 
 export function fromBase64(text: string): Uint8Array {

@@ -3,6 +3,7 @@
  * (`session.observable`) and the frontends (`Bonito.observable(id)` in the page,
  * `frontend.observable(id)` in Node); only the function that sends an update differs.
  */
+import type { Logger } from "./logger.js";
 
 /** Sends an update to the other side; resolves when the transport has taken it. */
 export type UpdateSender = (id: string, value: unknown) => Promise<void>;
@@ -17,6 +18,8 @@ export class Observable<T = unknown> {
     readonly id: string,
     private current: T,
     private readonly sendUpdate: UpdateSender,
+    /** Where a throwing listener is reported. */
+    private readonly logger: Logger = console,
   ) {}
 
   /** The latest value, from either side. */
@@ -68,7 +71,7 @@ export class Observable<T = unknown> {
         listener(value);
       } catch (error) {
         // One failing listener must not starve the others or break message processing.
-        console.error(`bonito: listener of observable ${this.id} threw`, error);
+        this.logger.error(`bonito: listener of observable ${this.id} threw`, error);
       }
     }
   }

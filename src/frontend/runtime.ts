@@ -8,6 +8,8 @@
  * that a connection's glue code runs against this runtime and against Bonito's own.
  */
 import { Observable } from "../core/observable.js";
+import type { Logger } from "../core/logger.js";
+import { DEFAULT_PING_INTERVAL_MS } from "../core/constants.js";
 import {
   MessageType,
   JSCode,
@@ -28,9 +30,10 @@ export interface RuntimeOptions {
   evaluate?: (code: JSCode, runtime: BonitoRuntime) => void;
   /** Interval of keep-alive pings to the server while open. */
   pingIntervalMs?: number;
+  /** Where a throwing observable listener is reported. Default `console`. */
+  logger?: Logger;
 }
 
-const PING_INTERVAL_MS = 5000;
 
 /** Traffic counters of a runtime, for status displays. */
 export interface RuntimeStats {
@@ -60,11 +63,13 @@ export class BonitoRuntime {
   private pingTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly pingIntervalMs: number;
   private readonly evaluate: (code: JSCode, runtime: BonitoRuntime) => void;
+  private readonly logger: Logger;
   private connectionWaiters: Array<() => void> = [];
 
   constructor(options: RuntimeOptions = {}) {
-    this.pingIntervalMs = options.pingIntervalMs ?? PING_INTERVAL_MS;
+    this.pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
     this.evaluate = options.evaluate ?? defaultEvaluate;
+    this.logger = options.logger ?? console;
   }
 
   /** Bootstrap the page's session. `init` is an optional server frame (initial observable values). */
@@ -234,9 +239,14 @@ export class BonitoRuntime {
   private mirror(id: string, initial: unknown): Observable<any> {
     let observable = this.observables.get(id);
     if (!observable) {
-      observable = new Observable<unknown>(id, initial, async (oid, value) => {
-        this.send_to_julia({ msg_type: MessageType.UpdateObservable, id: oid, payload: value });
-      });
+      observable = new Observable<unknown>(
+        id,
+        initial,
+        async (oid, value) => {
+          this.send_to_julia({ msg_type: MessageType.UpdateObservable, id: oid, payload: value });
+        },
+        this.logger,
+      );
       this.observables.set(id, observable);
     }
     return observable;

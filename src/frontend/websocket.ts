@@ -7,6 +7,7 @@
  * abnormal drop (close code 1006) is retried with backoff for `retryWindowMs`, during
  * which the runtime queues what the page sends, as Bonito's own WebSocket glue does.
  */
+import { DEFAULT_RECONNECT_WINDOW_MS } from "../core/constants.js";
 import { deliverFrame, type BonitoContract } from "./contract.js";
 
 /** The W3C WebSocket surface we use; the DOM's class and `ws`'s both fit. */
@@ -43,7 +44,7 @@ const ABNORMAL_CLOSURE = 1006;
 
 /** Connect `bonito` to the session at `url` and keep it connected. */
 export function connectWebSocket(url: string, bonito: BonitoContract, options: WebSocketGlueOptions): WebSocketGlue {
-  const retryWindowMs = options.retryWindowMs ?? 30_000;
+  const retryWindowMs = options.retryWindowMs ?? DEFAULT_RECONNECT_WINDOW_MS;
   const initialDelay = options.initialRetryDelayMs ?? 500;
   let socket: WebSocketLike | undefined;
   let everOpened = false;

@@ -99,8 +99,11 @@ export class Session {
   observable<T>(initial: T, id: string = randomUUID()): Observable<T> {
     const existing = this.observables.get(id);
     if (existing) return existing as Observable<T>;
-    const observable = new Observable<T>(id, initial, (oid, value) =>
-      this.send({ msg_type: MessageType.UpdateObservable, id: oid, payload: value }),
+    const observable = new Observable<T>(
+      id,
+      initial,
+      (oid, value) => this.send({ msg_type: MessageType.UpdateObservable, id: oid, payload: value }),
+      this.logger,
     );
     this.observables.set(id, observable);
     this.unannounced.push(observable);
@@ -230,14 +233,21 @@ export class Session {
     const report: FrontendReport = {
       kind: message.msg_type === MessageType.JavascriptWarning ? "warning" : "error",
       message: String(message.message ?? ""),
-      exception: message.exception === undefined ? undefined : String(message.exception),
-      stacktrace: message.stacktrace === undefined ? undefined : String(message.stacktrace),
     };
+    if (message.exception !== undefined) report.exception = String(message.exception);
+    if (message.stacktrace !== undefined) report.stacktrace = String(message.stacktrace);
     if (this.reportListeners.size === 0) {
       const log = report.kind === "error" ? this.logger.error : this.logger.warn;
       log.call(this.logger, `bonito: frontend ${report.kind} in session ${this.id}: ${report.message} ${report.exception ?? ""}`);
     }
-    for (const listener of [...this.reportListeners]) listener(report);
+    for (const listener of [...this.reportListeners]) {
+      try {
+        listener(report);
+      } catch (error) {
+        // The app's listener failing is not the frontend's fault: it must not end the session.
+        this.logger.error(`bonito: a frontend-report listener of session ${this.id} threw:`, error);
+      }
+    }
   }
 
   private flushIfReady(): void {
@@ -247,7 +257,13 @@ export class Session {
       this.queue = [];
       this.write(batch);
     }
-    for (const listener of [...this.readyListeners]) listener();
+    for (const listener of [...this.readyListeners]) {
+      try {
+        listener();
+      } catch (error) {
+        this.logger.error(`bonito: a ready listener of session ${this.id} threw:`, error);
+      }
+    }
   }
 
   /** Write queued messages as one frame (a FusedMessage when there are several). */

@@ -3,6 +3,7 @@
  * and in Node: it uses only the W3C WebSocket API of the constructor it is
  * given (the browser's WebSocket, or `ws`'s in Node) and no Node API.
  */
+import { DEFAULT_SIGNALING_JOIN_TIMEOUT_MS } from "../core/constants.js";
 import {
   MAX_MESSAGE_BYTES,
   parseServerMessage,
@@ -59,7 +60,6 @@ export interface SignalingClient {
   readonly closed: Promise<SignalingCloseInfo>;
 }
 
-const DEFAULT_TIMEOUT_MS = 10_000;
 /** WebSocket.OPEN; read as a number because the constructor passed in may not have the static. */
 const OPEN = 1;
 /** Close code the client uses when the server breaks the protocol. */
@@ -80,7 +80,7 @@ export function connectSignaling(url: string, options: ConnectSignalingOptions):
       reject(new SignalingError("connect-failed", `cannot open signaling socket ${url}: ${describe(error)}`));
       return;
     }
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_SIGNALING_JOIN_TIMEOUT_MS;
     const client = new WebSocketSignalingClient(socket, {
       joined: () => {
         clearTimeout(timer);

@@ -12,8 +12,8 @@ export function createToken(): string {
 }
 
 /**
- * SHA-256 of a token. The server keeps only this, and compares digests so
- * that both sides of the comparison always have the same length.
+ * SHA-256 of a token. The server compares digests, so that both sides of the
+ * comparison always have the same length whatever a client sends.
  */
 export function digestToken(token: string): Buffer {
   return createHash("sha256").update(token, "utf8").digest();

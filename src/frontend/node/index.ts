@@ -64,7 +64,7 @@ export async function connectWithBootstrap(
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_FRONTEND_OPEN_TIMEOUT_MS;
   const logger = options.logger ?? console;
-  const runtime = new BonitoRuntime(options.evaluate ? { evaluate: options.evaluate } : {});
+  const runtime = new BonitoRuntime({ logger, ...(options.evaluate ? { evaluate: options.evaluate } : {}) });
   let resolveClosed!: (info: FrontendCloseInfo) => void;
   const closed = new Promise<FrontendCloseInfo>((resolve) => (resolveClosed = resolve));
   let link: FrontendLink | undefined;

@@ -4,6 +4,7 @@
  * Platform-free: it only talks to a ChannelPort, so Node and the browser
  * share it.
  */
+import { DEFAULT_MAX_FRAME_SIZE } from "../../core/constants.js";
 import {
   FramingError,
   HEADER_SIZE,
@@ -52,7 +53,7 @@ export interface CloseInfo {
 export type FrameHandler = (frame: Uint8Array) => void | Promise<void>;
 
 const DEFAULTS: Required<FramedChannelOptions> = {
-  maxFrameSize: 256 * 1024 * 1024,
+  maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
   maxFragmentSize: 64 * 1024,
   highWaterMark: 1024 * 1024,
   lowWaterMark: 256 * 1024,
@@ -102,14 +103,22 @@ export class FramedChannel {
   /** False after a protocol error: nothing more from the peer is trusted. */
   private receiving = true;
 
-  private lastInbound = now();
+  /** Milliseconds on a monotonic clock; injectable so tests can drive time. */
+  private readonly now: () => number;
+  private lastInbound: number;
   private silenceSuspected = false;
   private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
   private watchdogTimer: Timer | null = null;
 
-  /** Wraps `port` (already open); see FramedChannelOptions for the defaults. */
-  constructor(port: ChannelPort, options: FramedChannelOptions = {}) {
+  /**
+   * Wraps `port` (already open); see FramedChannelOptions for the defaults. `now` reads the
+   * clock that heartbeat and close deadlines are measured on (a test passes one it controls,
+   * together with mocked timers).
+   */
+  constructor(port: ChannelPort, options: FramedChannelOptions = {}, now: () => number = monotonicNow) {
     this.port = port;
+    this.now = now;
+    this.lastInbound = this.now();
     this.options = resolveOptions(options);
     this.reassembler = new Reassembler(this.options.maxFrameSize);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
@@ -325,7 +334,7 @@ export class FramedChannel {
 
   private readonly handleMessage = (data: Uint8Array): void => {
     if (this.state === "closed" || !this.receiving) return;
-    this.lastInbound = now();
+    this.lastInbound = this.now();
     let event: FrameEvent | null;
     try {
       event = this.reassembler.push(data);
@@ -411,7 +420,7 @@ export class FramedChannel {
     this.watchdogTimer = null;
     if (this.state === "closed") return;
     const timeout = this.options.heartbeatTimeoutMs;
-    const silentFor = now() - this.lastInbound;
+    const silentFor = this.now() - this.lastInbound;
     if (silentFor < timeout) {
       this.silenceSuspected = false;
       this.armWatchdog(timeout - silentFor);
@@ -463,8 +472,8 @@ export class FramedChannel {
 
   /** Resolves when the port's buffer is empty, the channel ended, or `timeoutMs` passed. */
   private async bufferEmptied(timeoutMs: number): Promise<void> {
-    const deadline = now() + timeoutMs;
-    while (this.state !== "closed" && this.port.bufferedAmount > 0 && now() < deadline) {
+    const deadline = this.now() + timeoutMs;
+    while (this.state !== "closed" && this.port.bufferedAmount > 0 && this.now() < deadline) {
       await sleep(CLOSE_POLL_MS);
     }
   }
@@ -620,7 +629,7 @@ function unrefTimer(timer: unknown): void {
   (timer as { unref?: () => void }).unref?.();
 }
 
-function now(): number {
+function monotonicNow(): number {
   return performance.now();
 }
 
