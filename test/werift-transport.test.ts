@@ -6,10 +6,11 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { RTCPeerConnection, type RTCDataChannel } from "werift";
+import type { RTCDataChannel, RTCPeerConnection } from "werift";
 import { FramedChannel, type FramedChannelOptions } from "../src/webrtc/channel/framed-channel.js";
 import { wrapWeriftChannel } from "../src/webrtc/backends/werift/port.js";
-import { finishedRecordSequence, guardDtlsRecordSequence, repairDtlsRecordSequence } from "../src/webrtc/backends/werift/patches/dtls-record-sequence.js";
+import { applyWeriftPatches } from "../src/webrtc/backends/werift/patches/index.js";
+import { connectWeriftPeers, type WeriftPeers } from "./helpers/werift-peers.js";
 import type { ChannelPort } from "../src/webrtc/channel/port.js";
 
 const KiB = 1024;
@@ -58,47 +59,20 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
 /** Every peer connection created, so that the after hook can close whatever a failed test left. */
 const allPeers = new Set<RTCPeerConnection>();
 
-interface Peers {
-  pcA: RTCPeerConnection;
-  pcB: RTCPeerConnection;
-  dcA: RTCDataChannel;
-  dcB: RTCDataChannel;
-}
-
-function whenOpen(dc: RTCDataChannel): Promise<void> {
-  return new Promise((resolve) => (dc.readyState === "open" ? resolve() : dc.once("open", () => resolve())));
-}
+type Peers = WeriftPeers;
 
 /**
- * Two connected werift peers: A offers and creates the channel "bonito",
- * B answers. `maxMessageSize` is what each side advertises in its SDP.
- * `guard` applies the DTLS record-number workaround as the backend does.
+ * Two connected werift peers (see connectWeriftPeers). `maxMessageSize` is what each side
+ * advertises in its SDP. Both get the werift workarounds, as the backend applies them.
  */
-async function connectPeers(maxMessageSize = { a: 256 * KiB, b: 256 * KiB }, guard = true): Promise<Peers> {
-  const config = { iceServers: [], iceAdditionalHostAddresses: ["127.0.0.1"] };
-  const pcA = new RTCPeerConnection({ ...config, maxMessageSize: maxMessageSize.a });
-  const pcB = new RTCPeerConnection({ ...config, maxMessageSize: maxMessageSize.b });
-  if (guard) {
-    guardDtlsRecordSequence(pcA);
-    guardDtlsRecordSequence(pcB);
-  }
-  allPeers.add(pcA);
-  allPeers.add(pcB);
-  pcA.onIceCandidate.subscribe((candidate) => {
-    if (candidate) pcB.addIceCandidate(candidate).catch(() => undefined);
+function connectPeers(maxMessageSize?: { a: number; b: number }): Promise<Peers> {
+  return connectWeriftPeers({
+    maxMessageSize,
+    prepare: (pc) => {
+      allPeers.add(pc);
+      applyWeriftPatches(pc);
+    },
   });
-  pcB.onIceCandidate.subscribe((candidate) => {
-    if (candidate) pcA.addIceCandidate(candidate).catch(() => undefined);
-  });
-  const dcA = pcA.createDataChannel("bonito");
-  const remote = new Promise<RTCDataChannel>((resolve) => pcB.onDataChannel.subscribe(resolve));
-  await pcA.setLocalDescription(await pcA.createOffer());
-  await pcB.setRemoteDescription(pcA.localDescription!);
-  await pcB.setLocalDescription(await pcB.createAnswer());
-  await pcA.setRemoteDescription(pcB.localDescription!);
-  const dcB = await within(remote, 10_000, "remote data channel");
-  await within(Promise.all([whenOpen(dcA), whenOpen(dcB)]), 10_000, "data channels open");
-  return { pcA, pcB, dcA, dcB };
 }
 
 /**
@@ -525,112 +499,6 @@ describe("FramedChannel over werift: close and liveness", { timeout: 120_000 }, 
       assert.ok(sameBytes(back, frame));
     } finally {
       await dispose(pair);
-    }
-  });
-});
-
-// ---- DTLS record numbers (werift-dtls.ts) ------------------------------
-
-/** werift's DTLS socket and context of `pc`'s one transport (werift 0.24.4 internals). */
-function dtlsOf(pc: RTCPeerConnection): {
-  socket: { send: (buf: Buffer, addr?: unknown) => Promise<void> };
-  context: { recordSequenceNumber: number; lastMessage: unknown };
-} {
-  const socket = (pc.dtlsTransports[0] as unknown as { dtls: { send: (buf: Buffer) => Promise<void>; dtls: never } }).dtls;
-  return { socket, context: socket.dtls };
-}
-
-/** A DTLS record header (13 bytes) followed by `length` zero bytes. */
-function record(type: number, epoch: number, sequence: number, length = 3): Buffer {
-  const buf = Buffer.alloc(13 + length);
-  buf[0] = type;
-  buf.writeUInt16BE(0xfefd, 1);
-  buf.writeUInt16BE(epoch, 3);
-  buf.writeUIntBE(sequence, 5, 6);
-  buf.writeUInt16BE(length, 11);
-  return buf;
-}
-
-describe("werift DTLS record numbers", { timeout: 60_000 }, () => {
-  it("finishedRecordSequence reads the highest epoch-1 record number of a flight", () => {
-    // Client flight 5: three handshake records and a ChangeCipherSpec in epoch 0, Finished in epoch 1.
-    const flight = [Buffer.concat([record(22, 0, 2), record(22, 0, 3, 300)]), record(22, 0, 4), record(20, 0, 5, 1), record(22, 1, 6, 40)];
-    assert.equal(finishedRecordSequence(flight), 6);
-    assert.equal(finishedRecordSequence([Buffer.concat([record(20, 0, 7, 1), record(22, 1, 2 ** 40 + 8)])]), 2 ** 40 + 8);
-    assert.equal(finishedRecordSequence([record(22, 0, 3)]), undefined, "no epoch-1 record");
-    assert.equal(finishedRecordSequence([]), undefined);
-    assert.equal(finishedRecordSequence(undefined), undefined);
-    assert.equal(finishedRecordSequence(["not a buffer", Buffer.alloc(5)]), undefined, "junk is ignored");
-  });
-
-  it("repairDtlsRecordSequence moves the counter past the Finished's number, never back, and ignores unknown shapes", () => {
-    const context = { recordSequenceNumber: 3, lastMessage: [record(20, 0, 5, 1), record(22, 1, 6)] };
-    const transport = { dtls: { dtls: context } };
-    assert.equal(repairDtlsRecordSequence(transport), true);
-    assert.equal(context.recordSequenceNumber, 6, "the next record gets 7");
-    assert.equal(repairDtlsRecordSequence(transport), false, "idempotent");
-    context.recordSequenceNumber = 20;
-    assert.equal(repairDtlsRecordSequence(transport), false);
-    assert.equal(context.recordSequenceNumber, 20, "never moved back");
-    for (const junk of [undefined, null, {}, { dtls: {} }, { dtls: { dtls: { recordSequenceNumber: "x" } } }]) {
-      assert.equal(repairDtlsRecordSequence(junk), false);
-    }
-  });
-
-  it("application records never reuse the Finished's record number (browsers drop such a record as a replay)", async () => {
-    const peers = await connectPeers();
-    try {
-      for (const [name, pc, dc, other] of [
-        ["A", peers.pcA, peers.dcA, peers.dcB],
-        ["B", peers.pcB, peers.dcB, peers.dcA],
-      ] as const) {
-        const { socket, context } = dtlsOf(pc);
-        const finished = finishedRecordSequence(context.lastMessage);
-        assert.ok(finished !== undefined && finished > 1, `${name}: werift kept its Finished flight (${finished})`);
-        // Repaired when the handshake completed, before SCTP's first record: already past it at open.
-        assert.ok(context.recordSequenceNumber > finished, `${name}: counter ${context.recordSequenceNumber} > Finished ${finished}`);
-        const used: number[] = [];
-        const send = socket.send;
-        socket.send = (buf, addr) => {
-          const result = send(buf, addr);
-          used.push(context.recordSequenceNumber);
-          return result;
-        };
-        const arrived = new Promise<void>((resolve) => {
-          let count = 0;
-          const onMessage = () => {
-            if (++count === 10) {
-              other.off("message", onMessage);
-              resolve();
-            }
-          };
-          other.on("message", onMessage);
-        });
-        for (let i = 0; i < 10; i++) dc.send(Buffer.from(`message ${i}`));
-        await within(arrived, 10_000, `${name}: 10 messages`);
-        socket.send = send;
-        assert.ok(used.length >= 10, `${name}: ${used.length} records`);
-        assert.ok(used.every((seq, i) => seq > finished && (i === 0 || seq > used[i - 1]!)), `${name}: ${used.join(",")} after ${finished}`);
-      }
-    } finally {
-      await Promise.all([peers.pcA.close(), peers.pcB.close()]);
-      allPeers.delete(peers.pcA);
-      allPeers.delete(peers.pcB);
-    }
-  });
-
-  it("wrapping a channel of an unguarded connection repairs it before anything is sent through the port", async () => {
-    const peers = await connectPeers(undefined, false);
-    try {
-      const { context } = dtlsOf(peers.pcA);
-      const finished = finishedRecordSequence(context.lastMessage)!;
-      const port = wrapWeriftChannel(peers.dcA, peers.pcA);
-      assert.ok(context.recordSequenceNumber >= finished, `counter ${context.recordSequenceNumber} >= Finished ${finished}`);
-      port.close();
-    } finally {
-      await Promise.all([peers.pcA.close(), peers.pcB.close()]);
-      allPeers.delete(peers.pcA);
-      allPeers.delete(peers.pcB);
     }
   });
 });

@@ -5,7 +5,7 @@
  * pauses while werift buffers more than HIGH_WATER bytes or more than MAX_PENDING
  * messages. The second limit is not optional with werift: every pending message waits on
  * the same "queue empty" event and unsubscribing is a linear scan, so thousands of tiny
- * pending messages slow it down quadratically (src/transport/werift-port.ts has the
+ * pending messages slow it down quadratically (src/webrtc/backends/werift/port.ts has the
  * measurements); with it the floor for tiny messages is reachable at all.
  */
 import type { RTCDataChannel } from "werift";

@@ -84,7 +84,7 @@ export class WebRTCConnection extends FrontendConnection {
     const own = this.options.signaling;
     const room = own ? await own.openRoom(session.id) : await routedSignalingFor(host, path).openRoom(session.id, { url: signalingUrl(host, path) });
     this.room = room;
-    room.onFrontendJoined(() => void this.negotiate(room));
+    room.onFrontendJoined(() => void this.negotiate(room, host));
     room.onClose((reason) => {
       // Before negotiation starts, losing the room means the frontend can never connect.
       // Once it has started the negotiation judges: the frontend closes signaling as soon
@@ -134,9 +134,9 @@ export class WebRTCConnection extends FrontendConnection {
   }
 
   /** The frontend joined the room: offer, and once the channel opens hand it to the session. */
-  private async negotiate(room: Room): Promise<void> {
+  private async negotiate(room: Room, host: ConnectionHost): Promise<void> {
     const backend = this.backend!;
-    const pc = backend.createPeerConnection(this.options.iceServers ?? []);
+    const pc = backend.createPeerConnection(this.options.iceServers ?? [], host.logger);
     this.pc = pc;
     try {
       const dataChannel = await negotiateAsOfferer(pc, room, {

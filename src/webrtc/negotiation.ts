@@ -195,7 +195,7 @@ export function negotiateAsAnswerer<DC extends DataChannelLike>(
  * retransmit timer. As DTLS client on the offering (ICE-controlling) side,
  * werift learns that ICE connected after the answerer did, so a `passive`
  * answerer is already listening; werift's own fixed 100 ms wait before its
- * first flight is therefore skipped (src/transport/werift-dtls-start.ts).
+ * first flight is therefore skipped (backends/werift/patches/dtls-early-start.ts).
  * Measured on loopback, werift offerer and Chromium answerer, ICE connected →
  * DTLS connected: cold processes 0.33–0.57 s with `active` (werift's log shows
  * a resent ClientHello) and 0.24–0.48 s with `passive`; warm ~60–110 ms with

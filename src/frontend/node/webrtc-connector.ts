@@ -10,7 +10,7 @@ import type { WebRTCBootstrap } from "../../webrtc/options.js";
 import { connectWebRTCFrontend } from "../webrtc.js";
 import type { ConnectorContext, FrontendLink } from "./types.js";
 
-export async function connectWebRTCNodeFrontend({ bootstrap, bonito, timeoutMs, options }: ConnectorContext): Promise<FrontendLink> {
+export async function connectWebRTCNodeFrontend({ bootstrap, bonito, timeoutMs, options, logger }: ConnectorContext): Promise<FrontendLink> {
   const announced = bootstrap.connection as WebRTCBootstrap;
   // Before signaling: a stack that is unknown or not installed fails here, with its hint.
   const backend = await loadBackend(checkBackendName(options.webrtc?.backend ?? DEFAULT_BACKEND));
@@ -25,7 +25,11 @@ export async function connectWebRTCNodeFrontend({ bootstrap, bonito, timeoutMs, 
       compression: bootstrap.compression,
     },
     bonito,
-    { ...backend, WebSocket: WebSocket as unknown as WebSocketConstructor },
+    {
+      ...backend,
+      createPeerConnection: (iceServers) => backend.createPeerConnection(iceServers, logger),
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+    },
   );
   let closeReason: string | undefined;
   void link.closed.then((info) => (closeReason ??= info.reason));

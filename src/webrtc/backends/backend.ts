@@ -2,6 +2,7 @@
 import type { ChannelPort } from "../channel/port.js";
 import type { DataChannelLike, PeerConnectionLike } from "../negotiation.js";
 import type { IceServer } from "../options.js";
+import type { Logger } from "../../core/logger.js";
 
 /** The Node WebRTC stacks we support. */
 export type BackendName = "werift" | "node-datachannel";
@@ -15,8 +16,12 @@ export const DEFAULT_BACKEND: BackendName = "werift";
 /** A WebRTC stack behind the shared negotiation and framing code. */
 export interface WebRTCBackend {
   readonly name: BackendName;
-  /** A peer connection configured for our one data channel (no STUN unless given, loopback reachable). */
-  createPeerConnection(iceServers: IceServer[]): PeerConnectionLike;
+  /**
+   * A peer connection configured for our one data channel (no STUN unless given, loopback
+   * reachable). `logger` (default `console`) hears what the stack cannot throw, such as a
+   * werift version its workarounds were not tested with.
+   */
+  createPeerConnection(iceServers: IceServer[], logger?: Logger): PeerConnectionLike;
   /** The open data channel as the port a FramedChannel drives; closing the port closes `pc` too. */
   wrapChannel(channel: DataChannelLike, pc: PeerConnectionLike): ChannelPort;
   /** Release what `createPeerConnection` made when negotiation failed. */

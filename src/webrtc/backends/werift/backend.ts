@@ -4,9 +4,7 @@
  */
 import { RTCPeerConnection } from "werift";
 import { wrapWeriftChannel } from "./port.js";
-import { guardDtlsRecordSequence } from "./patches/dtls-record-sequence.js";
-import { enlargeUdpBuffers } from "./patches/udp-buffers.js";
-import { startDtlsWithoutDelay } from "./patches/dtls-early-start.js";
+import { applyWeriftPatches } from "./patches/index.js";
 import type { PeerConnectionLike } from "../../negotiation.js";
 import type { WebRTCBackend } from "../backend.js";
 import { ADVERTISED_MAX_MESSAGE_SIZE } from "../../options.js";
@@ -14,7 +12,7 @@ import { ADVERTISED_MAX_MESSAGE_SIZE } from "../../options.js";
 /** werift, the default backend: pure JavaScript, always installed. */
 export const weriftBackend: WebRTCBackend = {
   name: "werift",
-  createPeerConnection(iceServers) {
+  createPeerConnection(iceServers, logger) {
     const pc = new RTCPeerConnection({
       // werift defaults to a public STUN server; an empty list keeps it offline unless asked.
       iceServers,
@@ -24,12 +22,8 @@ export const weriftBackend: WebRTCBackend = {
       // still fragment at the remote's limit. Never 0: "unlimited" loses large messages.
       maxMessageSize: ADVERTISED_MAX_MESSAGE_SIZE,
     } as ConstructorParameters<typeof RTCPeerConnection>[0]);
-    // werift reuses a DTLS record number that browsers then drop: the first messages lag 0.3–1 s.
-    guardDtlsRecordSequence(pc);
-    // The default 208 KiB kernel buffer overflows during bursts while werift's thread is busy.
-    enlargeUdpBuffers(pc);
-    // werift's DTLS client waits 100 ms before its first flight; as the offerer it need not.
-    startDtlsWithoutDelay(pc);
+    // Every workaround for werift itself (./patches): once per peer connection, before it negotiates.
+    applyWeriftPatches(pc, { logger });
     return pc as unknown as PeerConnectionLike;
   },
   wrapChannel(channel, pc) {

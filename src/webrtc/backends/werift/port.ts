@@ -29,14 +29,12 @@
  *   within milliseconds. So close closes the channel first.
  * - Event subscribers run inside werift's receive path: an exception thrown
  *   there would surface inside werift, so callbacks are guarded.
- * - Its DTLS reuses the Finished record's sequence number for an early
- *   application record, which browsers drop (see werift-dtls.ts). The
- *   backend repairs that when the handshake completes; wrapping repairs it
- *   too, in case the connection was made elsewhere, before we send.
+ *
+ * Workarounds that change werift itself are not here: the backend applies
+ * them to each peer connection it creates (./patches).
  */
 import type { RTCDataChannel, RTCPeerConnection } from "werift";
 import type { ChannelPort } from "../../channel/port.js";
-import { repairDtlsRecordSequence } from "./patches/dtls-record-sequence.js";
 
 /**
  * Extra bytes each message still inside werift adds to bufferedAmount. With
@@ -78,7 +76,6 @@ class WeriftPort implements ChannelPort {
     private readonly dc: RTCDataChannel,
     private readonly pc: RTCPeerConnection,
   ) {
-    for (const transport of pc.dtlsTransports) repairDtlsRecordSequence(transport);
     const onMessage = (event: { data: string | Buffer }) => {
       const data = typeof event.data === "string" ? Buffer.from(event.data, "utf8") : event.data;
       this.guard(() => this.messageCallback?.(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));

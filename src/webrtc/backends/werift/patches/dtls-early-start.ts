@@ -9,13 +9,16 @@
  * werift's connection setup: ~175 ms werift ↔ werift on loopback, of which
  * ICE took ~40 ms and the DTLS handshake itself ~15 ms.
  *
- * The wait is needed only when the client can be first. Our negotiation makes
+ * The wait matters only when the client can be first. Our negotiation makes
  * the answerer the DTLS server (`a=setup:passive`, see preferPassiveAnswer),
  * so a werift client is the offerer, which is ICE-controlling: it learns that
- * ICE connected from the answer to its nominating check, and the controlled
- * answerer has processed that check (connected, started its DTLS server)
- * before answering it. So a controlling client may start at once. A
- * controlled client (the peer chose our role) keeps werift's wait.
+ * ICE connected from the answer to its nominating check, after the controlled
+ * answerer has processed that check. The answerer usually has its DTLS server
+ * by then (measured 0.2–5 ms ahead), but not always: werift's controlled agent
+ * may notice "connected" one 20 ms ICE step later. A browser or libdatachannel
+ * server listens once its ICE is connected; a werift server keeps what arrives
+ * early (dtls-early-datagrams.ts). So a controlling client may start at once.
+ * A controlled client (the peer chose our role) keeps werift's wait.
  *
  * How: when such a transport enters "connecting", werift has just created
  * its DtlsClient and awaits the timer; we start the client's handshake right
@@ -23,32 +26,30 @@
  * werift calls it after its wait, so the handshake runs once. The outcome
  * still reaches werift through its own subscriptions (connect, error). If
  * werift's internals differ from this shape, nothing is changed.
+ *
+ * Everything it touches is public in werift's types: the transport's `role`,
+ * `state`, `iceTransport.role` and `dtls` (a `DtlsClient`, whose `connect`
+ * is replaced on that one instance).
  */
-import type { RTCPeerConnection } from "werift";
-import { watchDtlsTransports, type WatchedDtlsTransport } from "./dtls-record-sequence.js";
+import * as werift from "werift";
+import type { DtlsClient, RTCDtlsTransport } from "werift";
+import { missingForDtlsWatch, watchDtlsTransports } from "./dtls-transports.js";
+import { hasGetter, hasMethod, isClass, missingMembers, type WeriftPatch } from "./patch.js";
 
-/** What we reach through an RTCDtlsTransport (werift 0.24.4). */
-interface DtlsTransportInternals extends WatchedDtlsTransport {
-  role?: string;
-  iceTransport?: { role?: string };
-  dtls?: { connect?: () => Promise<void> };
-}
-
-/** Marks a DtlsClient whose `connect` we have already taken over. */
-const startedEarly = new WeakSet<object>();
+/** Clients whose `connect` we have already taken over. */
+const startedEarly = new WeakSet<DtlsClient>();
 
 /**
  * Starts the DTLS handshake of `transport` now if it is werift's client on the
  * ICE-controlling side and has not sent its first flight. Returns whether it did.
  */
-export function startDtlsClientNow(transport: unknown): boolean {
-  const t = transport as DtlsTransportInternals | null | undefined;
-  const client = t?.dtls;
-  if (!t || !client || typeof client.connect !== "function") return false;
-  if (t.role !== "client" || t.iceTransport?.role !== "controlling" || t.state !== "connecting") return false;
+export function startDtlsClientNow(transport: RTCDtlsTransport): boolean {
+  const client = transport.dtls;
+  if (!(client instanceof werift.DtlsClient)) return false;
+  if (transport.role !== "client" || transport.iceTransport?.role !== "controlling" || transport.state !== "connecting") return false;
   if (startedEarly.has(client)) return false;
   startedEarly.add(client);
-  const handshake = client.connect.call(client);
+  const handshake = client.connect();
   // werift's own call, after its wait, gets this same handshake (and its outcome).
   client.connect = () => handshake;
   // werift attaches its handler when it calls connect; until then, do not report a rejection as unhandled.
@@ -56,26 +57,33 @@ export function startDtlsClientNow(transport: unknown): boolean {
   return true;
 }
 
-/** Whether `client` (werift's DtlsClient) was started by {@link startDtlsClientNow}. */
-export function dtlsStartedEarly(client: object): boolean {
-  return startedEarly.has(client);
-}
-
 /**
- * Applies {@link startDtlsClientNow} to each DTLS transport of `pc` when it
- * starts connecting. Call it right after creating the peer connection.
+ * Applies {@link startDtlsClientNow} to each DTLS transport of a peer connection
+ * when it starts connecting.
  */
-export function startDtlsWithoutDelay(pc: RTCPeerConnection): void {
-  watchDtlsTransports<DtlsTransportInternals>(pc, (transport, state) => {
-    // werift emits "connecting" just before it creates the client and starts its 100 ms
-    // wait; the client exists once the current task has run. (Failures there are left to
-    // werift's own, slower path.)
-    if (state === "connecting") setImmediate(() => watchedStart(transport));
-  });
-}
+export const dtlsEarlyStartPatch: WeriftPatch = {
+  name: "dtls-early-start",
+  missing: () => {
+    const classes = missingMembers("werift", { DtlsClient: isClass(werift.DtlsClient), RTCIceTransport: isClass(werift.RTCIceTransport) });
+    if (classes.length > 0) return classes;
+    return [
+      ...missingForDtlsWatch(),
+      ...missingMembers("RTCIceTransport", { role: hasGetter(werift.RTCIceTransport.prototype, "role") }),
+      ...missingMembers("DtlsClient", { connect: hasMethod(werift.DtlsClient.prototype, "connect") }),
+    ];
+  },
+  apply(pc) {
+    watchDtlsTransports(pc, (transport, state) => {
+      // werift emits "connecting" just before it creates the client and starts its 100 ms
+      // wait; the client exists once the current task has run. (Failures there are left to
+      // werift's own, slower path.)
+      if (state === "connecting") setImmediate(() => startOutsideWerift(transport));
+    });
+  },
+};
 
 /** {@link startDtlsClientNow} outside werift's call stack: nothing it throws may escape. */
-function watchedStart(transport: DtlsTransportInternals): void {
+function startOutsideWerift(transport: RTCDtlsTransport): void {
   try {
     startDtlsClientNow(transport);
   } catch {

@@ -23,36 +23,27 @@
  * number is read from the flight werift keeps for retransmission, so
  * nothing is guessed; if werift's internals change (or the bug is fixed and
  * the counter is already past it) this does nothing.
+ *
+ * Everything it touches is public in werift's types: `RTCDtlsTransport.dtls`
+ * (a `DtlsSocket`), its `dtls` (the `DtlsContext`), the context's
+ * `recordSequenceNumber` and `lastMessage`.
  */
-import type { RTCPeerConnection } from "werift";
+import type { DtlsSocket, RTCDtlsTransport } from "werift";
+import { missingForDtlsWatch, watchDtlsTransports } from "./dtls-transports.js";
+import type { WeriftPatch } from "./patch.js";
 
-/** The fields of werift's DtlsContext that this workaround reads and writes. */
-interface DtlsContextLike {
-  recordSequenceNumber: number;
-  lastMessage?: unknown;
-}
-
-/** What watchDtlsTransports needs of an RTCDtlsTransport (werift 0.24.4). @internal */
-export interface WatchedDtlsTransport {
-  id?: string;
-  state?: string;
-  onStateChange?: { subscribe(callback: (state: string) => void): { unSubscribe(): void } };
-}
-
-/** What we reach through an RTCDtlsTransport (`transport.dtls.dtls`, werift 0.24.4). */
-interface DtlsTransportLike extends WatchedDtlsTransport {
-  dtls?: { dtls?: DtlsContextLike };
-}
+/** werift's DtlsContext: the record layer's counters and the last flight sent. */
+type DtlsContext = DtlsSocket["dtls"];
 
 /** DTLS record header: type(1) version(2) epoch(2) sequence(6) length(2). */
 const RECORD_HEADER_SIZE = 13;
 
 /**
  * The highest sequence number of an epoch-1 record in `flight` (werift's
- * last flight: an array of Buffers, each holding one or more DTLS records),
- * or undefined if there is none or the data does not parse as records.
+ * last flight: Buffers, each holding one or more DTLS records), or
+ * undefined if there is none or the data does not parse as records.
  */
-export function finishedRecordSequence(flight: unknown): number | undefined {
+export function finishedRecordSequence(flight: readonly Uint8Array[] | undefined): number | undefined {
   if (!Array.isArray(flight)) return undefined;
   let highest: number | undefined;
   for (const buffer of flight) {
@@ -70,15 +61,23 @@ export function finishedRecordSequence(flight: unknown): number | undefined {
   return highest;
 }
 
+/** `transport`'s DTLS context, if it has one of the shape this workaround knows. */
+function dtlsContextOf(transport: RTCDtlsTransport): DtlsContext | undefined {
+  const context = transport.dtls?.dtls;
+  // Instance fields: typed by werift 0.24.x, checked because an untested werift may differ.
+  if (!context || typeof context.recordSequenceNumber !== "number" || !Array.isArray(context.lastMessage)) return undefined;
+  return context;
+}
+
 /**
  * Moves a connected DTLS transport's record counter past its Finished
  * record's sequence number, if it is not already. Returns whether it did.
  * Safe to call more than once and on transports that are not connected
  * (it then does nothing).
  */
-export function repairDtlsRecordSequence(transport: unknown): boolean {
-  const context = (transport as DtlsTransportLike | null | undefined)?.dtls?.dtls;
-  if (!context || typeof context.recordSequenceNumber !== "number") return false;
+export function repairDtlsRecordSequence(transport: RTCDtlsTransport): boolean {
+  const context = dtlsContextOf(transport);
+  if (!context) return false;
   const finished = finishedRecordSequence(context.lastMessage);
   if (finished === undefined || context.recordSequenceNumber >= finished) return false;
   // The next record gets finished + 1.
@@ -87,66 +86,16 @@ export function repairDtlsRecordSequence(transport: unknown): boolean {
 }
 
 /**
- * Applies {@link repairDtlsRecordSequence} to every DTLS transport of `pc`
- * the moment its handshake completes, before SCTP sends anything, and to
- * any already connected. Call it right after creating the peer connection.
+ * Applies {@link repairDtlsRecordSequence} to every DTLS transport of a peer
+ * connection the moment its handshake completes, before SCTP sends anything.
  */
-export function guardDtlsRecordSequence(pc: RTCPeerConnection): void {
-  // "connected" is emitted synchronously when the handshake completes, before SCTP starts.
-  watchDtlsTransports<DtlsTransportLike>(pc, (transport, state) => {
-    if (state === "connected") repairDtlsRecordSequence(transport);
-  });
-}
-
-/**
- * Calls `onState(transport, state)` for each state change of each DTLS
- * transport of `pc`, and once with its current state when the transport is
- * first seen. Transports are looked up now and at each state change of the
- * peer connection ("connecting": they exist and have not started their
- * handshake). Exceptions from `onState` are swallowed: the workarounds that
- * use this must never disturb werift's own state handling. Everything is
- * unsubscribed when the connection closes or fails. @internal
- */
-export function watchDtlsTransports<T extends WatchedDtlsTransport>(
-  pc: RTCPeerConnection,
-  onState: (transport: T, state: string) => void,
-): void {
-  const watched = new Set<unknown>();
-  const disposers: Array<() => void> = [];
-  const report = (transport: T, state: string | undefined) => {
-    if (state === undefined) return;
-    try {
-      onState(transport, state);
-    } catch {
-      // Best effort, see above.
-    }
-  };
-  const watchNew = () => {
-    for (const transport of dtlsTransportsOf<T>(pc)) {
-      const key = transport.id ?? transport;
-      if (watched.has(key)) continue;
-      watched.add(key);
-      const subscription = transport.onStateChange?.subscribe((state) => report(transport, state));
-      if (subscription) disposers.push(() => subscription.unSubscribe());
-      report(transport, transport.state);
-    }
-  };
-  const states = pc.connectionStateChange.subscribe((state) => {
-    if (state === "closed" || state === "failed") {
-      states.unSubscribe();
-      for (const unsubscribe of disposers.splice(0)) unsubscribe();
-    } else {
-      watchNew();
-    }
-  });
-  watchNew();
-}
-
-/** `pc`'s DTLS transports, seen as `T` (the internals the caller uses); none if werift changed. */
-function dtlsTransportsOf<T>(pc: RTCPeerConnection): T[] {
-  try {
-    return (pc.dtlsTransports ?? []) as unknown as T[];
-  } catch {
-    return [];
-  }
-}
+export const dtlsRecordSequencePatch: WeriftPatch = {
+  name: "dtls-record-sequence",
+  missing: missingForDtlsWatch,
+  apply(pc) {
+    // "connected" is emitted synchronously when the handshake completes, before SCTP starts.
+    watchDtlsTransports(pc, (transport, state) => {
+      if (state === "connected") repairDtlsRecordSequence(transport);
+    });
+  },
+};

@@ -13,49 +13,72 @@
  *
  * The kernel caps the size at `net.core.rmem_max` / `wmem_max` (often the
  * same 208 KiB on a stock system, where this changes nothing; raise those
- * sysctls to benefit). Sockets are reached through werift's internals
- * (ICE connection → protocols → transport → socket, werift 0.24.4); when
- * those change, this does nothing.
+ * sysctls to benefit).
+ *
+ * The sockets are reached through public members of werift's types: each ICE
+ * transport's `connection`, its candidate pairs (`checkList`, `nominated`),
+ * each pair's protocol (STUN or TURN) and that protocol's `UdpTransport`,
+ * which holds the socket. Every local socket that can carry data belongs to
+ * some pair. When werift's shape differs, this does nothing.
  */
-import type { RTCPeerConnection } from "werift";
+import type { Socket } from "node:dgram";
+import * as werift from "werift";
+import type { CandidatePair, RTCPeerConnection } from "werift";
+import { hasGetter, isClass, missingMembers, type WeriftPatch } from "./patch.js";
 
 /** Requested size of each socket's receive and send buffer. */
 export const UDP_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 
-/** The part of Node's dgram.Socket this uses. */
-interface UdpSocketLike {
-  setRecvBufferSize(bytes: number): void;
-  setSendBufferSize(bytes: number): void;
+/** The UDP sockets of `pc`'s candidate pairs, each once (TCP transports have none). */
+export function udpSocketsOf(pc: RTCPeerConnection): Socket[] {
+  const sockets = new Set<Socket>();
+  for (const ice of pc.iceTransports) {
+    const connection = ice.connection;
+    // Instance fields: typed by werift 0.24.x, checked because an untested werift may differ.
+    const pairs: Array<CandidatePair | undefined> = [...(Array.isArray(connection?.checkList) ? connection.checkList : []), connection?.nominated];
+    for (const pair of pairs) {
+      const protocol = pair?.protocol;
+      if (!(protocol instanceof werift.StunProtocol || protocol instanceof werift.TurnProtocol)) continue;
+      const transport = protocol.transport;
+      if (transport instanceof werift.UdpTransport && isUdpSocket(transport.socket)) sockets.add(transport.socket);
+    }
+  }
+  return [...sockets];
 }
 
-interface IceTransportInternals {
-  connection?: { protocols?: Array<{ transport?: { socket?: unknown } }> };
-}
+/** Enlarges the buffers of every UDP socket of a peer connection once its ICE transport has connected. */
+export const udpBuffersPatch: WeriftPatch = {
+  name: "udp-buffers",
+  missing: () => [
+    ...missingMembers("werift", { StunProtocol: isClass(werift.StunProtocol), TurnProtocol: isClass(werift.TurnProtocol), UdpTransport: isClass(werift.UdpTransport) }),
+    ...missingMembers("RTCPeerConnection", { iceTransports: hasGetter(werift.RTCPeerConnection.prototype, "iceTransports") }),
+  ],
+  apply(pc) {
+    const subscription = pc.iceConnectionStateChange.subscribe((state) => {
+      if (state === "connected") enlargeBuffers(pc, UDP_SOCKET_BUFFER_BYTES);
+      if (state === "connected" || state === "closed" || state === "failed") subscription.unSubscribe();
+    });
+  },
+};
 
-/** Enlarges the buffers of every UDP socket `pc` has once its ICE transport has connected. */
-export function enlargeUdpBuffers(pc: RTCPeerConnection, bytes = UDP_SOCKET_BUFFER_BYTES): void {
-  const subscription = pc.iceConnectionStateChange.subscribe((state) => {
-    if (state === "connected") applyToSockets(pc, bytes);
-    if (state === "connected" || state === "closed" || state === "failed") subscription.unSubscribe();
-  });
-}
-
-function applyToSockets(pc: RTCPeerConnection, bytes: number): void {
-  for (const transport of pc.iceTransports as unknown as IceTransportInternals[]) {
-    for (const protocol of transport.connection?.protocols ?? []) {
-      const socket = protocol.transport?.socket;
-      if (!isUdpSocket(socket)) continue; // TCP or TURN transports have none.
-      try {
-        socket.setRecvBufferSize(bytes);
-        socket.setSendBufferSize(bytes);
-      } catch {
-        // A socket closed meanwhile, or a platform that refuses: the default buffers still work.
-      }
+function enlargeBuffers(pc: RTCPeerConnection, bytes: number): void {
+  let sockets: Socket[];
+  try {
+    sockets = udpSocketsOf(pc);
+  } catch {
+    return; // werift's shape differs: nothing to do.
+  }
+  for (const socket of sockets) {
+    try {
+      socket.setRecvBufferSize(bytes);
+      socket.setSendBufferSize(bytes);
+    } catch {
+      // A socket closed meanwhile, or a platform that refuses: the default buffers still work.
     }
   }
 }
 
-function isUdpSocket(value: unknown): value is UdpSocketLike {
-  const socket = value as Partial<UdpSocketLike> | null | undefined;
+function isUdpSocket(value: unknown): value is Socket {
+  const socket = value as Partial<Socket> | null | undefined;
   return typeof socket?.setRecvBufferSize === "function" && typeof socket.setSendBufferSize === "function";
 }
