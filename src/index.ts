@@ -21,9 +21,17 @@ export {
   NoConnectionError,
   type ConnectionFactory,
 } from "./server/registry.js";
-export { Session, type SessionStatus, type SessionCloseInfo, type SessionOptions, type FrontendReport } from "./session/session.js";
+export {
+  Session,
+  FRAME_DECODE_CHANNEL,
+  type SessionStatus,
+  type SessionCloseInfo,
+  type SessionOptions,
+  type SessionLimits,
+  type FrontendReport,
+} from "./session/session.js";
 export { Observable, type Listener } from "./core/observable.js";
-export { serve, type App, type ServeOptions, type BonitoServer } from "./server/serve.js";
+export { serve, type App, type ServeOptions, type ServerLimits, type BonitoServer } from "./server/serve.js";
 export type { SessionBootstrap } from "./server/bootstrap.js";
 export { WebSocketConnection, type WebSocketConnectionOptions, type WebSocketBootstrap } from "./websocket/connection.js";
 export { BonitoError } from "./core/errors.js";

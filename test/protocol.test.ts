@@ -117,6 +117,9 @@ const EXAMPLES: BonitoMessage[] = [
   { msg_type: MessageType.GetSessionDOM, session: "sub-1", replace: "node-uuid" },
 ];
 
+/** Message types whose fields hold server-only extensions (JSCode, Observable). */
+const SERVER_ONLY_TYPES: string[] = [MessageType.OnjsCallback, MessageType.EvalJavascript, MessageType.UpdateSession];
+
 describe("message round trips", () => {
   it("covers every message type", T, () => {
     const codes = new Set(EXAMPLES.map((m) => m.msg_type));
@@ -128,7 +131,12 @@ describe("message round trips", () => {
       for (const message of EXAMPLES) assert.deepEqual(serverRoundTrip(message, compression), message);
     });
     it(`every type, frontend → server, compression ${compression ? "on" : "off"}`, T, () => {
-      for (const message of EXAMPLES) assert.deepEqual(clientRoundTrip(message, compression), message);
+      for (const message of EXAMPLES) {
+        // JSCode and observables travel only from the server: a frontend's frame carrying them is refused.
+        if (SERVER_ONLY_TYPES.includes(message.msg_type)) {
+          rejects(() => clientRoundTrip(message, compression), /is server-only/);
+        } else assert.deepEqual(clientRoundTrip(message, compression), message);
+      }
     });
   }
 
@@ -516,7 +524,8 @@ describe("malformed input is a ProtocolError", () => {
       [{ msg_type: "13", session: "s" }, /message\.replace is missing \(required by GetSessionDOM\)/],
     ];
     for (const [message, pattern] of cases) {
-      rejects(() => decodeClientFrame(pack(message), false), pattern);
+      // OnjsCallback carries JSCode and observables, which only a server may send.
+      rejects(() => decodeClientFrame(pack(message), false), message.msg_type === "1" ? /is server-only/ : pattern);
       rejects(() => decodeServerFrame(encodeServerFrameUnchecked(message), false), pattern);
       // Encoding checks the same rules, so a bad message fails where it is made.
       rejects(() => encodeClientFrame(message as BonitoMessage, false), pattern);
@@ -528,7 +537,9 @@ describe("malformed input is a ProtocolError", () => {
     let message: Record<string, unknown> = { msg_type: "11" };
     for (let i = 0; i < 40; i++) message = { msg_type: "9", payload: [message] };
     rejects(() => validateMessage(message), /nested deeper than 32 levels/);
-    rejects(() => decodeClientFrame(pack(message), false), /nested deeper than 32 levels/);
+    // Each message level is two msgpack levels (map, array): the frame's depth limit comes first.
+    rejects(() => decodeClientFrame(pack(message), false), /deeper than 64 levels \(limit maxFrameDepth\)/);
+    rejects(() => decodeServerFrame(encodeServerFrameUnchecked(message), false), /nested deeper than 32 levels/);
   });
 
   it("bad compression", T, () => {
@@ -554,7 +565,8 @@ describe("malformed input is a ProtocolError", () => {
   it("a frame that inflates past the limit", T, () => {
     const bomb = zlibDeflate(pack({ msg_type: "0", id: "z", payload: new Uint8Array(4 * MiB) }));
     assert.ok(bomb.byteLength < 10 * KiB);
-    rejects(() => decodeClientFrame(bomb, true, { maxInflatedBytes: MiB }), /inflates past the 1048576-byte limit/);
+    rejects(() => decodeClientFrame(bomb, true, { maxFrameSize: MiB }), /zlib frame inflates past maxFrameSize \(1048576 bytes\)/);
+    rejects(() => decodeServerFrame(gzip(encodeServerFrame(SID, { msg_type: "0", id: "z", payload: new Uint8Array(4 * MiB) }, false)), true, { maxFrameSize: MiB }), /gzip frame inflates past maxFrameSize/);
     assert.equal((decodeClientFrame(bomb, true).payload as Uint8Array).byteLength, 4 * MiB);
   });
 
@@ -579,23 +591,25 @@ describe("malformed input is a ProtocolError", () => {
       // {msg_type: "0", id: "x", payload: <raw>}, assembled by hand to carry invalid bytes.
       Uint8Array.of(...msgpack.encode({ msg_type: "0", id: "x", payload: null }).subarray(0, -1), ...payload);
     const raw = (type: number, data: Uint8Array) => msgpack.encode(new ExtData(type, data));
-    const cases: [Uint8Array, RegExp][] = [
-      [raw(0x18, new Uint8Array(7)), /extension 0x18 \(Float64Array\): 7 bytes is not a whole number of 8-byte elements/],
-      [raw(0x13, new Uint8Array(3)), /extension 0x13 \(Int16Array\): 3 bytes/],
-      [raw(101, msgpack.encode([1, 2])), /extension 101 \(Observable\): id must be a string, got a number/],
-      [raw(101, msgpack.encode(["only"])), /extension 101 \(Observable\): expected \[id, value\], got 1 elements/],
-      [raw(101, Uint8Array.of(0x92, 0xa1)), /extension 101 \(Observable\) payload is not valid msgpack: truncated/],
-      [raw(102, msgpack.encode([{}, "src"])), /extension 102 \(JSCode\): expected \[interpolated, source, file\]/],
-      [raw(102, msgpack.encode([{}, 1, "f"])), /extension 102 \(JSCode\): source must be a string/],
-      [raw(102, msgpack.encode(["x", "s", "f"])), /interpolated objects must be a map or an array/],
-      [raw(104, msgpack.encode(5)), /extension 104 \(CacheKey\): key must be a string/],
-      [raw(99, pack([new Uint32Array([2, 2]), new Float64Array(3)])), /extension 99 \(N-d array\): dims \[2, 2\] hold 4 elements but 3/],
-      [raw(99, pack([new Uint32Array([2]), [1, 2]])), /elements must be a typed array/],
-      [raw(106, msgpack.encode([SID, "root"])), /extension 106 \(SessionCache\): expected/],
+    const cases: [number, Uint8Array, RegExp][] = [
+      [0x18, new Uint8Array(7), /extension 0x18 \(Float64Array\): 7 bytes is not a whole number of 8-byte elements/],
+      [0x13, new Uint8Array(3), /extension 0x13 \(Int16Array\): 3 bytes/],
+      [101, msgpack.encode([1, 2]), /extension 101 \(Observable\): id must be a string, got a number/],
+      [101, msgpack.encode(["only"]), /extension 101 \(Observable\): expected \[id, value\], got 1 elements/],
+      [101, Uint8Array.of(0x92, 0xa1), /extension 101 \(Observable\) payload is not valid msgpack: truncated/],
+      [102, msgpack.encode([{}, "src"]), /extension 102 \(JSCode\): expected \[interpolated, source, file\]/],
+      [102, msgpack.encode([{}, 1, "f"]), /extension 102 \(JSCode\): source must be a string/],
+      [102, msgpack.encode(["x", "s", "f"]), /interpolated objects must be a map or an array/],
+      [104, msgpack.encode(5), /extension 104 \(CacheKey\): key must be a string/],
+      [99, pack([new Uint32Array([2, 2]), new Float64Array(3)]), /extension 99 \(N-d array\): dims \[2, 2\] hold 4 elements but 3/],
+      [99, pack([new Uint32Array([2]), [1, 2]]), /elements must be a typed array/],
+      [106, msgpack.encode([SID, "root"]), /extension 106 \(SessionCache\): expected/],
     ];
-    for (const [payload, pattern] of cases) {
-      const frame = frameWith(payload);
-      rejects(() => decodeClientFrame(frame, false), pattern);
+    for (const [type, data, pattern] of cases) {
+      const frame = frameWith(raw(type, data));
+      // A frontend may send typed arrays and N-d arrays; the other extensions are the server's.
+      const serverOnly = [101, 102, 104, 106].includes(type);
+      rejects(() => decodeClientFrame(frame, false), serverOnly ? /is server-only: a frontend may send only typed arrays/ : pattern);
       rejects(() => decodeServerFrame(encodeServerFrameRaw(frame), false), pattern);
     }
   });
@@ -604,7 +618,8 @@ describe("malformed input is a ProtocolError", () => {
     let value: Uint8Array = msgpack.encode(1);
     for (let i = 0; i < 100; i++) value = msgpack.encode(new ExtData(101, Uint8Array.of(0x92, 0xa1, 0x6f, ...value)));
     const frame = Uint8Array.of(...msgpack.encode({ msg_type: "0", id: "x", payload: null }).subarray(0, -1), ...value);
-    rejects(() => decodeClientFrame(frame, false), /extensions nested deeper than 64 levels/);
+    rejects(() => decodeServerFrame(encodeServerFrameRaw(frame), false), /extensions nested deeper than 64 levels/);
+    rejects(() => decodeClientFrame(frame, false), /extension 101 \(Observable\) is server-only/);
   });
 
   it("values msgpack cannot carry are refused when encoding", T, () => {

@@ -18,7 +18,7 @@ import {
   type SignalingServerOptions,
 } from "../src/signaling/index.js";
 import { parseFrontendMessage, parseServerMessage, utf8Length, type FrontendToOwnerMessage } from "../src/signaling/schema.js";
-import { createToken, digestToken, tokenMatches } from "../src/signaling/tokens.js";
+import { createToken, digestToken, tokenMatches } from "../src/core/tokens.js";
 
 const TEST_TIMEOUT = 15_000;
 

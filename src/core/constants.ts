@@ -41,3 +41,26 @@ export const DEFAULT_SIGNALING_IDLE_TIMEOUT_MS = 30_000;
 
 /** Interval of the frontend runtime's keep-alive pings. */
 export const DEFAULT_PING_INTERVAL_MS = 5_000;
+
+// ---- Limits on what a frontend may make the server do (README "Security" lists them all).
+
+/** Most msgpack values (scalars, strings, arrays, maps, keys, extensions) in one frame from a frontend. */
+export const DEFAULT_MAX_FRAME_OBJECTS = 1_000_000;
+
+/** Deepest nesting of arrays, maps and extension payloads in one frame from a frontend. */
+export const DEFAULT_MAX_FRAME_DEPTH = 64;
+
+/** Most processing time one frame from a frontend may take to inflate and decode. */
+export const DEFAULT_MAX_FRAME_DECODE_MS = 10_000;
+
+/** A session whose frames wait to be taken by its transport beyond this is closed: its frontend is not reading. */
+export const DEFAULT_MAX_SEND_QUEUE_BYTES = 64 * MiB;
+
+/** Bytes all sessions of a server may hold in frames received but not yet processed (unfinished or waiting). */
+export const DEFAULT_MAX_INBOUND_BYTES = 512 * MiB;
+
+/** Sessions whose frontend has not finished loading yet, in all. */
+export const DEFAULT_MAX_PENDING_SESSIONS = 1000;
+
+/** Sessions whose frontend has not finished loading yet, per client address (IPv6: per /64). */
+export const DEFAULT_MAX_PENDING_SESSIONS_PER_ADDRESS = 32;

@@ -10,6 +10,8 @@ export type UpdateSender = (id: string, value: unknown) => Promise<void>;
 
 export type Listener<T> = (value: T) => void;
 
+function ignore(): void {}
+
 export class Observable<T = unknown> {
   private readonly listeners = new Set<Listener<T>>();
 
@@ -30,12 +32,18 @@ export class Observable<T = unknown> {
   /**
    * Change the value: local listeners fire, and the other side receives it once.
    * Resolves when the transport has taken the update, so awaiting it gives backpressure
-   * to a producer that streams large values.
+   * to a producer that streams large values; rejects if the session closed first (safe to
+   * ignore: an ignored rejection never ends the process).
    */
   set(value: T): Promise<void> {
     this.current = value;
     this.notify(value);
-    return this.sendUpdate(this.id, value);
+    const sent = this.sendUpdate(this.id, value);
+    // Ignoring the promise is normal use (`a.on((v) => b.set(v))`): a rejection (the session
+    // closed meanwhile) must not become an unhandled rejection that ends the process.
+    // Awaiting it still reports the failure.
+    sent.catch(ignore);
+    return sent;
   }
 
   /** Call `listener` on every later change (not at once). Returns an unsubscribe function. */

@@ -19,10 +19,17 @@ import {
   pack,
   packPieces,
   plainBytes,
-  unpack,
   unpackPlain,
 } from "./extensions.js";
-import { DEFAULT_MAX_INFLATED_BYTES, compressionFormat, gzip, inflate, zlibDeflate } from "./compression.js";
+import {
+  DEFAULT_MAX_FRAME_DECODE_MS,
+  DEFAULT_MAX_FRAME_DEPTH,
+  DEFAULT_MAX_FRAME_OBJECTS,
+  DEFAULT_MAX_FRAME_SIZE,
+} from "../core/constants.js";
+import { BoundedDecoder } from "./bounded-decoder.js";
+import { Inflater, compressionFormat, gzip, inflate, zlibDeflate } from "./compression.js";
+import { Slices, defaultSliceScheduler, type SliceScheduler } from "./slices.js";
 import { ProtocolError, SessionCache, describeValue, validateMessage, type BonitoMessage, type SessionType } from "./messages.js";
 
 /** Options for {@link encodeServerFrame}. */
@@ -33,10 +40,33 @@ export interface ServerFrameOptions {
   cache?: readonly unknown[];
 }
 
-/** Options for the decoders. */
-export interface DecodeOptions {
-  /** Largest accepted size of an inflated frame; default {@link DEFAULT_MAX_INFLATED_BYTES}. */
-  maxInflatedBytes?: number;
+/**
+ * The budgets a frame is decoded under. Frames from frontends are checked against all of
+ * them while they decode; frames from the server (decoded by frontends) only against
+ * `maxFrameSize`.
+ */
+export interface FrameLimits {
+  /** Largest frame in bytes, both as received and once inflated. */
+  maxFrameSize: number;
+  /** Most msgpack values (scalars, strings, arrays, maps, keys, extensions) in one frame. */
+  maxFrameObjects: number;
+  /** Deepest nesting of arrays, maps and extension payloads in one frame. */
+  maxFrameDepth: number;
+  /** Most processing time one frame may take to inflate and decode, in ms (sliced decoding only). */
+  maxFrameDecodeMs: number;
+}
+
+/** Options for the decoders: any {@link FrameLimits} left out takes its default. */
+export type DecodeOptions = Partial<FrameLimits>;
+
+/** The limits in `options`, completed with the defaults. */
+export function frameLimits(options: DecodeOptions = {}): FrameLimits {
+  return {
+    maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
+    maxFrameObjects: options.maxFrameObjects ?? DEFAULT_MAX_FRAME_OBJECTS,
+    maxFrameDepth: options.maxFrameDepth ?? DEFAULT_MAX_FRAME_DEPTH,
+    maxFrameDecodeMs: options.maxFrameDecodeMs ?? DEFAULT_MAX_FRAME_DECODE_MS,
+  };
 }
 
 /** A decoded server frame with its envelope: what Bonito's JS registers before processing the message. */
@@ -153,10 +183,16 @@ function toBytes(frame: unknown): Uint8Array {
   throw new ProtocolError(`a frame must be a Uint8Array or ArrayBuffer, got ${describeValue(frame)}`);
 }
 
-/** Undoes the session's compression, or checks that there is nothing to undo. */
-function decompress(bytes: Uint8Array, compression: boolean, options: DecodeOptions): Uint8Array {
+/** Refuses an empty frame or one larger than `maxFrameSize`, before anything is read. */
+function checkSize(bytes: Uint8Array, maxFrameSize: number): void {
   if (bytes.byteLength === 0) throw new ProtocolError("empty frame");
-  return compression ? inflate(bytes, options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES) : bytes;
+  if (bytes.byteLength > maxFrameSize) throw new ProtocolError(`frame of ${bytes.byteLength} bytes exceeds maxFrameSize (${maxFrameSize} bytes)`);
+}
+
+/** Undoes the session's compression, or checks that there is nothing to undo. */
+function decompress(bytes: Uint8Array, compression: boolean, maxFrameSize: number): Uint8Array {
+  checkSize(bytes, maxFrameSize);
+  return compression ? inflate(bytes, maxFrameSize) : bytes;
 }
 
 /**
@@ -168,12 +204,17 @@ function guard<T>(frame: unknown, compression: boolean, step: (bytes: Uint8Array
   try {
     return step(bytes);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    const format = compression ? null : compressionFormat(bytes);
-    const hint = format ? ` (the frame looks ${format}-compressed, but compression is off for this session)` : "";
-    if (error instanceof ProtocolError && !hint) throw error;
-    throw new ProtocolError(`${error instanceof ProtocolError ? "" : "invalid frame: "}${reason}${hint}`);
+    throw withCompressionHint(error, bytes, compression);
   }
+}
+
+/** `error` as a ProtocolError, saying so when the frame looks compressed but compression is off. */
+function withCompressionHint(error: unknown, bytes: Uint8Array, compression: boolean): ProtocolError {
+  const reason = error instanceof Error ? error.message : String(error);
+  const format = compression ? null : compressionFormat(bytes);
+  const hint = format ? ` (the frame looks ${format}-compressed, but compression is off for this session)` : "";
+  if (error instanceof ProtocolError && !hint) return error;
+  return new ProtocolError(`${error instanceof ProtocolError ? "" : "invalid frame: "}${reason}${hint}`);
 }
 
 /**
@@ -221,7 +262,7 @@ export function encodeServerFrame(
  */
 export function decodeServerEnvelope(frame: Uint8Array | ArrayBuffer, compression: boolean, options: DecodeOptions = {}): ServerFrame {
   return guard(frame, compression, (raw) => {
-    const outer = unpackPlain(decompress(raw, compression, options));
+    const outer = unpackPlain(decompress(raw, compression, options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE));
     // Decoded ExtData always holds bytes (a function only appears when encoding).
     if (!(outer instanceof ExtData) || outer.type !== 107 || !(outer.data instanceof Uint8Array)) {
       const got = outer instanceof ExtData ? `extension ${outer.type}` : describeValue(outer);
@@ -259,13 +300,78 @@ export function encodeClientFrame(message: BonitoMessage, compression: boolean):
 }
 
 /**
- * Decodes a frontend → server frame (gzip or zlib when `compression` is on). Validates the
- * message; throws only ProtocolError.
+ * Decodes a frontend → server frame (gzip or zlib when `compression` is on) at once, under
+ * the {@link FrameLimits} in `options` (all but the time limit). Only what a frontend may
+ * send is accepted: server-only extensions are refused. Validates the message; throws only
+ * ProtocolError. A server decodes with {@link decodeClientFrameInSlices} instead.
  */
 export function decodeClientFrame(frame: Uint8Array | ArrayBuffer, compression: boolean, options: DecodeOptions = {}): BonitoMessage {
+  const limits = frameLimits(options);
   return guard(frame, compression, (raw) => {
-    const message = unpack(decompress(raw, compression, options));
+    const bytes = decompress(raw, compression, limits.maxFrameSize);
+    const message = new BoundedDecoder(bytes, { maxObjects: limits.maxFrameObjects, maxDepth: limits.maxFrameDepth }).decodeAll();
     validateMessage(message);
     return message;
   });
+}
+
+/** Compressed input per inflate step: deflate expands at most ~1032×, so about 1 MiB out. */
+const INFLATE_INPUT_PER_STEP = 1024;
+
+/** Decoder work units per step between clock checks (a unit is about one decoded value). */
+const DECODE_UNITS_PER_STEP = 2048;
+
+/** Bytes copied per step when joining inflated pieces. */
+const COPY_PER_STEP = 4 * 1024 * 1024;
+
+/**
+ * Decodes a frontend → server frame as {@link decodeClientFrame} does, but in short slices
+ * that give the thread back in between (see `slices.ts`), and within `maxFrameDecodeMs` of
+ * processing. What a server uses, so that one visitor's large frame cannot starve the others.
+ * Resolves to the validated message; rejects only with ProtocolError.
+ */
+export async function decodeClientFrameInSlices(
+  frame: Uint8Array | ArrayBuffer,
+  compression: boolean,
+  options: DecodeOptions = {},
+  scheduler: SliceScheduler = defaultSliceScheduler,
+): Promise<BonitoMessage> {
+  const limits = frameLimits(options);
+  const raw = toBytes(frame);
+  try {
+    checkSize(raw, limits.maxFrameSize);
+    const slices = new Slices(scheduler, limits.maxFrameDecodeMs);
+    const bytes = compression ? await inflateInSlices(raw, limits.maxFrameSize, slices) : raw;
+    const decoder = new BoundedDecoder(bytes, { maxObjects: limits.maxFrameObjects, maxDepth: limits.maxFrameDepth });
+    while (!decoder.advance(DECODE_UNITS_PER_STEP)) {
+      if (slices.due) await slices.pause();
+    }
+    slices.check();
+    const message = decoder.value;
+    validateMessage(message);
+    return message;
+  } catch (error) {
+    throw withCompressionHint(error, raw, compression);
+  }
+}
+
+/** Inflates in steps, pausing between slices; stops as soon as the output passes `maxBytes`. */
+async function inflateInSlices(bytes: Uint8Array, maxBytes: number, slices: Slices): Promise<Uint8Array> {
+  const inflater = new Inflater(bytes, maxBytes);
+  while (!inflater.step(INFLATE_INPUT_PER_STEP)) {
+    if (slices.due) await slices.pause();
+  }
+  const { chunks, size } = inflater.output;
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    for (let at = 0; at < chunk.byteLength; at += COPY_PER_STEP) {
+      const piece = chunk.subarray(at, at + COPY_PER_STEP);
+      out.set(piece, offset);
+      offset += piece.byteLength;
+      if (slices.due) await slices.pause();
+    }
+  }
+  return out;
 }

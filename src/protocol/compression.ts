@@ -7,10 +7,8 @@
  * pako is pure JavaScript, so this runs unchanged in the browser.
  */
 import { Deflate, Inflate } from "pako";
+import { DEFAULT_MAX_FRAME_SIZE } from "../core/constants.js";
 import { ProtocolError } from "./messages.js";
-
-/** The default bound on an inflated frame: protects against a small frame that inflates to gigabytes. */
-export const DEFAULT_MAX_INFLATED_BYTES = 1 << 30;
 
 /** Which compressed format `bytes` starts with, judged from its header; null for neither. */
 export function compressionFormat(bytes: Uint8Array): "gzip" | "zlib" | null {
@@ -70,39 +68,110 @@ export function zlibDeflate(parts: Uint8Array | readonly Uint8Array[]): Uint8Arr
 }
 
 /**
- * Inflates gzip or zlib (autodetected). Throws ProtocolError when the bytes are neither, are
- * corrupt or truncated, have bytes after the end of the stream, or inflate past `maxBytes`.
- * Concatenated gzip members are accepted (RFC 1952 allows them).
+ * Inflates gzip or zlib (autodetected) a piece of input at a time, so a caller can spread a
+ * large frame over several turns of the event loop, and stops as soon as the output passes
+ * `maxBytes` (a bomb costs at most one piece of work past the limit). Throws ProtocolError
+ * when the bytes are neither format, are corrupt or truncated, or have bytes after the end of
+ * the stream. Concatenated gzip members are accepted (RFC 1952 allows them).
  */
-export function inflate(bytes: Uint8Array, maxBytes: number = DEFAULT_MAX_INFLATED_BYTES): Uint8Array {
-  const format = compressionFormat(bytes);
-  if (format === null) {
-    const head = Array.from(bytes.subarray(0, 2), (b) => b.toString(16).padStart(2, "0")).join(" ");
-    throw new ProtocolError(
-      `compression is enabled but the frame is neither gzip nor zlib (${bytes.byteLength} bytes, starting ${head || "with nothing"})`,
-    );
+export class Inflater {
+  private readonly format: "gzip" | "zlib";
+  private readonly chunks: Uint8Array[] = [];
+  private size = 0;
+  private stream: Inflate;
+  /** Next input byte to feed. */
+  private at = 0;
+
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly maxBytes: number,
+  ) {
+    const format = compressionFormat(bytes);
+    if (format === null) {
+      const head = Array.from(bytes.subarray(0, 2), (b) => b.toString(16).padStart(2, "0")).join(" ");
+      throw new ProtocolError(
+        `compression is enabled but the frame is neither gzip nor zlib (${bytes.byteLength} bytes, starting ${head || "with nothing"})`,
+      );
+    }
+    this.format = format;
+    this.stream = this.startStream();
   }
-  const inflater = new Inflate({ chunkSize: chunkSizeFor(bytes.byteLength * 4) });
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  inflater.onData = (chunk) => {
-    const data = chunk as Uint8Array;
-    size += data.byteLength;
-    // Thrown through pako's push: stops inflating at once instead of after the whole bomb.
-    if (size > maxBytes) throw new ProtocolError(`${format} frame inflates past the ${maxBytes}-byte limit`);
-    chunks.push(data);
-  };
-  try {
-    inflater.push(bytes, true);
-  } catch (error) {
-    if (error instanceof ProtocolError) throw error;
-    throw new ProtocolError(`${format} frame is corrupt: ${error instanceof Error ? error.message : String(error)}`);
+
+  /** Bytes inflated so far. */
+  get inflatedBytes(): number {
+    return this.size;
   }
-  if (inflater.err) {
-    throw new ProtocolError(`${format} frame is corrupt or truncated: ${inflater.msg || `zlib error ${inflater.err}`}`);
+
+  /**
+   * Feeds up to `inputBytes` more compressed bytes. Returns true once the whole input has
+   * been inflated (then read {@link chunks}). Deflate expands at most ~1032×, which bounds
+   * the work of one call.
+   */
+  step(inputBytes: number): boolean {
+    const { bytes, format } = this;
+    const end = Math.min(this.at + inputBytes, bytes.byteLength);
+    try {
+      this.stream.push(bytes.subarray(this.at, end), end === bytes.byteLength);
+    } catch (error) {
+      if (error instanceof ProtocolError) throw error;
+      throw new ProtocolError(`${format} frame is corrupt: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (this.stream.err) {
+      throw new ProtocolError(`${format} frame is corrupt or truncated: ${this.stream.msg || `zlib error ${this.stream.err}`}`);
+    }
+    this.at = end;
+    if (streamEnded(this.stream)) {
+      // pako stops at the end of a stream and leaves what follows it unread.
+      const streamEnd = end - unreadInput(this.stream);
+      if (streamEnd < bytes.byteLength) {
+        // RFC 1952 allows gzip members back to back; a zlib stream must be the whole frame.
+        if (format !== "gzip" || compressionFormat(bytes.subarray(streamEnd)) !== "gzip") {
+          throw new ProtocolError(`${bytes.byteLength - streamEnd} byte(s) of trailing garbage after the ${format} stream`);
+        }
+        this.stream = this.startStream();
+        this.at = streamEnd;
+      }
+    }
+    if (this.at < bytes.byteLength) return false;
+    if (!streamEnded(this.stream)) throw new ProtocolError(`${format} frame is corrupt or truncated: the stream ends early`);
+    return true;
   }
-  // pako stops at the end of a zlib stream and leaves what follows unread; it is not ours.
-  const left = (inflater as unknown as { strm: { avail_in: number } }).strm.avail_in;
-  if (left > 0) throw new ProtocolError(`${left} byte(s) of trailing garbage after the ${format} stream`);
-  return join(chunks, size);
+
+  /** The inflated bytes, in the pieces they were produced in (once {@link step} returned true). */
+  get output(): { chunks: readonly Uint8Array[]; size: number } {
+    return { chunks: this.chunks, size: this.size };
+  }
+
+  private startStream(): Inflate {
+    const stream = new Inflate({ chunkSize: chunkSizeFor(this.bytes.byteLength * 4) });
+    stream.onData = (chunk) => {
+      const data = chunk as Uint8Array;
+      this.size += data.byteLength;
+      // Thrown through pako's push: stops inflating at once instead of after the whole bomb.
+      if (this.size > this.maxBytes) throw new ProtocolError(`${this.format} frame inflates past maxFrameSize (${this.maxBytes} bytes)`);
+      this.chunks.push(data);
+    };
+    return stream;
+  }
+}
+
+/** Whether pako reached the end of the stream (or failed; `err` tells which). */
+function streamEnded(stream: Inflate): boolean {
+  return (stream as unknown as { ended: boolean }).ended;
+}
+
+/** Input bytes pako has not consumed (what follows the end of a stream). */
+function unreadInput(stream: Inflate): number {
+  return (stream as unknown as { strm: { avail_in: number } }).strm.avail_in;
+}
+
+/**
+ * Inflates gzip or zlib (autodetected) at once; see {@link Inflater} for what is refused.
+ * `maxBytes` bounds the output (default: the largest frame).
+ */
+export function inflate(bytes: Uint8Array, maxBytes: number = DEFAULT_MAX_FRAME_SIZE): Uint8Array {
+  const inflater = new Inflater(bytes, maxBytes);
+  while (!inflater.step(bytes.byteLength));
+  const { chunks, size } = inflater.output;
+  return join([...chunks], size);
 }

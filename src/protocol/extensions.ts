@@ -306,16 +306,25 @@ extensionCodec.register({
     // Julia writes the dimensions as a UInt32 vector, i.e. ext 0x16.
     return packPayload([Uint32Array.from(value.size), value.array], what);
   },
-  decode: (data, _type, context) => {
-    const what = "extension 99 (N-d array)";
-    const [dims, array] = unpackTuple(data, context, what, "[dims, elements]");
-    const size = dims instanceof Uint32Array ? Array.from(dims) : dims;
-    if (!Array.isArray(size)) throw new ProtocolError(`${what}: dims must be a UInt32 array, got ${describeValue(dims)}`);
-    if (!isBonitoTypedArray(array)) throw new ProtocolError(`${what}: elements must be a typed array`);
-    checkNdArray(size, array, what);
-    return new NdArray(size, array);
-  },
+  decode: (data, _type, context) => ndArrayFromPayload(unpackTuple(data, context, "extension 99 (N-d array)", "[dims, elements]")),
 });
+
+/**
+ * Extension 99 from its decoded payload `[dims, elements]` (dims as a UInt32 array or a plain
+ * array of integers, as Bonito's page writes them), checked for consistency.
+ */
+export function ndArrayFromPayload(payload: unknown): NdArray {
+  const what = "extension 99 (N-d array)";
+  if (!Array.isArray(payload) || payload.length !== 2) {
+    throw new ProtocolError(`${what}: expected [dims, elements], got ${Array.isArray(payload) ? `${payload.length} elements` : describeValue(payload)}`);
+  }
+  const [dims, array] = payload as [unknown, unknown];
+  const size = dims instanceof Uint32Array ? Array.from(dims) : dims;
+  if (!Array.isArray(size)) throw new ProtocolError(`${what}: dims must be a UInt32 array, got ${describeValue(dims)}`);
+  if (!isBonitoTypedArray(array)) throw new ProtocolError(`${what}: elements must be a typed array`);
+  checkNdArray(size, array, what);
+  return new NdArray(size as number[], array);
+}
 
 function checkNdArray(size: readonly unknown[], array: unknown, what: string): void {
   if (!isBonitoTypedArray(array)) throw new ProtocolError(`${what}: elements must be one of the eight typed arrays`);

@@ -38,13 +38,17 @@ export {
   type CodecContext,
   type Gathered,
 } from "./extensions.js";
-export { DEFAULT_MAX_INFLATED_BYTES, compressionFormat, gzip, zlibDeflate, inflate } from "./compression.js";
+export { compressionFormat, gzip, zlibDeflate, inflate } from "./compression.js";
+export { defaultSliceScheduler, type SliceScheduler } from "./slices.js";
 export {
   encodeServerFrame,
   decodeServerFrame,
   decodeServerEnvelope,
   encodeClientFrame,
   decodeClientFrame,
+  decodeClientFrameInSlices,
+  frameLimits,
+  type FrameLimits,
   type ServerFrame,
   type ServerFrameOptions,
   type DecodeOptions,

@@ -12,6 +12,7 @@
 import type { IncomingMessage, ServerResponse, Server as HttpServer } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { Duplex } from "node:stream";
+import { DEFAULT_MAX_FRAME_SIZE } from "../core/constants.js";
 import type { Logger } from "../core/logger.js";
 import type { Session } from "./session.js";
 import { sessionLink } from "./link.js";
@@ -118,6 +119,15 @@ export abstract class FrontendConnection {
   abstract isOpen(): boolean;
 
   /**
+   * The largest frame this transport accepts from the frontend, in bytes. The session also
+   * refuses a compressed frame that inflates past it. Default 256 MiB; a transport with its
+   * own limit reports that.
+   */
+  get maxFrameSize(): number {
+    return DEFAULT_MAX_FRAME_SIZE;
+  }
+
+  /**
    * JavaScript that the page runs once the runtime and {@link browserAssets} have loaded
    * (`Bonito` is in scope); it creates the browser side of the connection. `null` when there
    * is nothing to run.
@@ -157,6 +167,18 @@ export abstract class FrontendConnection {
     const session = this.#session;
     if (!session || this.isClosing) return Promise.resolve();
     return sessionLink(session).receive(frame);
+  }
+
+  /**
+   * Report how many bytes the transport holds right now for frames it has not delivered:
+   * fragments of a frame still arriving, whole frames waiting for their turn. They count
+   * against the server's `maxInboundBytes`, so that clients that start frames and never
+   * finish them cannot exhaust the server's memory together. Call it whenever the amount
+   * changes (0 once everything is delivered).
+   */
+  protected holdingInbound(bytes: number): void {
+    const session = this.#session;
+    if (session) sessionLink(session).holding(bytes);
   }
 
   /** The transport (re)opened: the session sends what it queued meanwhile. */

@@ -12,6 +12,8 @@ export interface SessionLink {
   receive(frame: Uint8Array): Promise<void>;
   /** The transport (re)opened: send what was queued for it. */
   opened(): void;
+  /** The transport now holds `bytes` for frames it has not delivered yet (partial or queued). */
+  holding(bytes: number): void;
 }
 
 const links = new WeakMap<Session, SessionLink>();

@@ -4,8 +4,18 @@
  * queued and go out as one FusedMessage once it is.
  */
 import { randomUUID } from "node:crypto";
+import { channel } from "node:diagnostics_channel";
 import type { FrontendConnection } from "./connection.js";
+import { InboundMemory, type InboundHolder } from "./inbound-memory.js";
 import { registerSessionLink } from "./link.js";
+import { approximateBytes } from "./message-size.js";
+import {
+  DEFAULT_MAX_FRAME_DECODE_MS,
+  DEFAULT_MAX_FRAME_DEPTH,
+  DEFAULT_MAX_FRAME_OBJECTS,
+  DEFAULT_MAX_INBOUND_BYTES,
+  DEFAULT_MAX_SEND_QUEUE_BYTES,
+} from "../core/constants.js";
 import { Observable } from "../core/observable.js";
 import type { Logger } from "../core/logger.js";
 import {
@@ -14,8 +24,9 @@ import {
   ObservableRef,
   ProtocolError,
   encodeServerFrame,
-  decodeClientFrame,
+  decodeClientFrameInSlices,
   type BonitoMessage,
+  type FrameLimits,
 } from "../protocol/index.js";
 
 /** `displayed`: page sent, frontend not ready yet; `open`: handshake done; `closed`: ended for good. */
@@ -35,20 +46,61 @@ export interface FrontendReport {
   stacktrace?: string;
 }
 
+/**
+ * What a frontend may make its session do. Each breach closes the session with an error that
+ * names the limit. (The largest frame is the connection's `maxFrameSize`; it also bounds what a
+ * compressed frame may inflate to.)
+ */
+export interface SessionLimits {
+  /** Most msgpack values in one frame from the frontend. Default 1,000,000. */
+  maxFrameObjects: number;
+  /** Deepest nesting of arrays, maps and extensions in one frame from the frontend. Default 64. */
+  maxFrameDepth: number;
+  /** Most processing time one frame from the frontend may take to inflate and decode. Default 10 s. */
+  maxFrameDecodeMs: number;
+  /**
+   * Most bytes waiting to be sent to the frontend: queued while it is not ready, plus written
+   * but not yet taken by the transport. Past it the frontend is not reading, and the session
+   * is closed. One frame larger than this still goes out when nothing else waits. Default 64 MiB.
+   */
+  maxSendQueueBytes: number;
+}
+
 export interface SessionOptions {
   id?: string;
   compression?: boolean;
   /** Where protocol errors and frontend reports are logged; defaults to `console`. */
   logger?: Logger;
+  /** Limits on what the frontend may make the session do; each one left out takes its default. */
+  limits?: Partial<SessionLimits>;
+  /**
+   * The pool that bounds the bytes every session of a server holds in frames not yet
+   * processed (`serve()` makes one per server). Default: one pool shared by the sessions
+   * of this process that were given none, of `maxInboundBytes` 512 MiB.
+   */
+  inboundMemory?: InboundMemory;
 }
 
 interface QueuedMessage {
   /** Send order, so messages re-queued after a dropped write keep their place. */
   seq: number;
   message: BonitoMessage;
+  /** What this message counts against `maxSendQueueBytes` while it waits in the queue. */
+  bytes: number;
   resolve: () => void;
   reject: (error: Error) => void;
 }
+
+/**
+ * Observability: `{ sessionId, phase: "start" | "end", bytes }` around the decoding of each
+ * inbound frame, published only while someone subscribes (`diagnostics_channel`).
+ */
+export const FRAME_DECODE_CHANNEL = "bonito:session:decode";
+const decodeChannel = channel(FRAME_DECODE_CHANNEL);
+
+let processInboundMemory: InboundMemory | undefined;
+
+function noop(): void {}
 
 export class Session {
   /** Random UUID shared with the frontend. */
@@ -68,6 +120,17 @@ export class Session {
   private readonly logger: Logger;
   private inbound: Promise<void> = Promise.resolve();
   private nextSeq = 0;
+  private readonly limits: SessionLimits;
+  private readonly inboundMemory: InboundMemory;
+  private readonly inboundHolder: InboundHolder = { evict: (error) => void this.close(error.message, error) };
+  /** Bytes the transport holds for frames not yet delivered (reported through the link). */
+  private transportHeldBytes = 0;
+  /** Bytes of frames delivered and not yet processed. */
+  private waitingInboundBytes = 0;
+  /** What queued messages count against `maxSendQueueBytes`. */
+  private queuedBytes = 0;
+  /** Bytes of frames written and not yet taken by the transport. */
+  private inFlightBytes = 0;
   /** Observables the frontend has not been told about yet; they ride in the next frame's session cache. */
   private unannounced: Observable<any>[] = [];
 
@@ -79,8 +142,22 @@ export class Session {
     this.id = options.id ?? randomUUID();
     this.compressionEnabled = options.compression ?? false;
     this.logger = options.logger ?? console;
+    this.limits = {
+      maxFrameObjects: options.limits?.maxFrameObjects ?? DEFAULT_MAX_FRAME_OBJECTS,
+      maxFrameDepth: options.limits?.maxFrameDepth ?? DEFAULT_MAX_FRAME_DEPTH,
+      maxFrameDecodeMs: options.limits?.maxFrameDecodeMs ?? DEFAULT_MAX_FRAME_DECODE_MS,
+      maxSendQueueBytes: options.limits?.maxSendQueueBytes ?? DEFAULT_MAX_SEND_QUEUE_BYTES,
+    };
+    this.inboundMemory = options.inboundMemory ?? (processInboundMemory ??= new InboundMemory(DEFAULT_MAX_INBOUND_BYTES));
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    registerSessionLink(this, { receive: (frame) => this.receive(frame), opened: () => this.flushIfReady() });
+    registerSessionLink(this, {
+      receive: (frame) => this.receive(frame),
+      opened: () => this.flushIfReady(),
+      holding: (bytes) => {
+        this.transportHeldBytes = bytes;
+        this.updateHeldBytes();
+      },
+    });
   }
 
   get status(): SessionStatus {
@@ -144,42 +221,91 @@ export class Session {
 
   /**
    * Send a message to the frontend: now if the session is ready, otherwise queued until it
-   * is. Resolves when the transport has taken it; rejects if the session closes first.
+   * is. Resolves when the transport has taken it; rejects if the session closes first. The
+   * rejection never goes unhandled: ignoring the promise is safe, awaiting it still tells.
    */
   send(message: BonitoMessage): Promise<void> {
-    if (this.currentStatus === "closed") return Promise.reject(new Error(`session ${this.id} is closed`));
-    return new Promise((resolve, reject) => {
-      const entry = { seq: this.nextSeq++, message, resolve, reject };
-      if (this.isReady() && this.queue.length === 0) this.write([entry]);
-      else this.queue.push(entry);
-    });
+    const sent =
+      this.currentStatus === "closed"
+        ? Promise.reject(new Error(`session ${this.id} is closed`))
+        : new Promise<void>((resolve, reject) => {
+            const entry: QueuedMessage = { seq: this.nextSeq++, message, bytes: 0, resolve, reject };
+            if (this.isReady() && this.queue.length === 0) return this.write([entry]);
+            entry.bytes = approximateBytes(message, this.limits.maxSendQueueBytes + 1);
+            this.queue.push(entry);
+            this.queuedBytes += entry.bytes;
+            this.checkSendQueue(entry.bytes);
+          });
+    sent.catch(noop);
+    return sent;
   }
 
   /**
    * One frame that arrived from the frontend (through the connection's `deliver`). Frames are
-   * processed one at a time in arrival order. A malformed frame closes this session (and only
-   * this one) with an error.
+   * processed one at a time in arrival order, each decoded in slices under the session's
+   * limits. A malformed or oversized frame closes this session (and only this one) with an
+   * error naming what was wrong.
    */
   private receive(frame: Uint8Array): Promise<void> {
-    this.inbound = this.inbound.then(() => {
-      if (this.currentStatus === "closed") return;
+    if (this.currentStatus === "closed") return this.inbound;
+    const bytes = frame.byteLength;
+    this.waitingInboundBytes += bytes;
+    this.updateHeldBytes();
+    this.inbound = this.inbound.then(async () => {
       try {
-        this.dispatch(decodeClientFrame(frame, this.compressionEnabled));
+        if (this.currentStatus === "closed") return;
+        const message = await this.decode(frame);
+        if (this.status !== "closed") this.dispatch(message);
       } catch (error) {
         const problem = error instanceof Error ? error : new Error(String(error));
         this.logger.error(`bonito: session ${this.id}: closing after a bad frame from the frontend: ${problem.message}`);
         void this.close(`bad frame from the frontend: ${problem.message}`, problem);
+      } finally {
+        this.waitingInboundBytes -= bytes;
+        this.updateHeldBytes();
       }
     });
     return this.inbound;
+  }
+
+  private async decode(frame: Uint8Array): Promise<BonitoMessage> {
+    const limits: FrameLimits = { ...this.limits, maxFrameSize: this.connection.maxFrameSize };
+    if (!decodeChannel.hasSubscribers) return decodeClientFrameInSlices(frame, this.compressionEnabled, limits);
+    decodeChannel.publish({ sessionId: this.id, phase: "start", bytes: frame.byteLength });
+    try {
+      return await decodeClientFrameInSlices(frame, this.compressionEnabled, limits);
+    } finally {
+      decodeChannel.publish({ sessionId: this.id, phase: "end", bytes: frame.byteLength });
+    }
+  }
+
+  /** Tells the server's pool what this session holds in frames not yet processed. */
+  private updateHeldBytes(): void {
+    const held = this.currentStatus === "closed" ? 0 : this.transportHeldBytes + this.waitingInboundBytes;
+    this.inboundMemory.set(this.inboundHolder, held);
+  }
+
+  /** Closes the session when `adding` bytes took what waits to be sent past `maxSendQueueBytes`. */
+  private checkSendQueue(adding: number): void {
+    const waiting = this.queuedBytes + this.inFlightBytes;
+    const max = this.limits.maxSendQueueBytes;
+    // A single frame larger than the limit may go out alone.
+    if (waiting <= max || waiting === adding) return;
+    const error = new Error(
+      `the frontend is not reading: ${waiting} bytes wait to be sent, above maxSendQueueBytes (${max} bytes)`,
+    );
+    this.logger.error(`bonito: session ${this.id}: ${error.message}`);
+    void this.close(error.message, error);
   }
 
   /** End the session, close its connection and free its state. Idempotent. */
   async close(reason = "closed by the server", error?: Error): Promise<void> {
     if (this.currentStatus === "closed") return this.closed.then(() => undefined);
     this.currentStatus = "closed";
+    this.updateHeldBytes();
     const pending = this.queue;
     this.queue = [];
+    this.queuedBytes = 0;
     const closeError = new Error(`session ${this.id} closed before the message was sent: ${reason}`);
     for (const entry of pending) entry.reject(closeError);
     this.observables.clear();
@@ -205,7 +331,9 @@ export class Session {
         this.onFrontendLoaded(message);
         return;
       case MessageType.PingPong:
-        void this.send({ msg_type: MessageType.PingPong }).catch(() => {});
+        // A keep-alive: answered when the answer can go out at once, never queued (a client
+        // that pings before it has loaded must not grow the queue).
+        if (this.isReady()) void this.send({ msg_type: MessageType.PingPong });
         return;
       case MessageType.JavascriptError:
       case MessageType.JavascriptWarning:
@@ -255,6 +383,7 @@ export class Session {
     if (this.queue.length > 0) {
       const batch = this.queue;
       this.queue = [];
+      this.queuedBytes = 0;
       this.write(batch);
     }
     for (const listener of [...this.readyListeners]) {
@@ -278,13 +407,29 @@ export class Session {
       for (const entry of batch) entry.reject(error as Error);
       return;
     }
+    const size = frame.byteLength;
+    this.inFlightBytes += size;
+    this.checkSendQueue(size);
+    if (this.currentStatus === "closed") {
+      this.inFlightBytes -= size;
+      const error = new Error(`session ${this.id} closed before the message was sent: its send queue is full`);
+      for (const entry of batch) entry.reject(error);
+      return;
+    }
     this.connection.write(frame).then(
-      () => batch.forEach((entry) => entry.resolve()),
+      () => {
+        this.inFlightBytes -= size;
+        batch.forEach((entry) => entry.resolve());
+      },
       (error: Error) => {
+        this.inFlightBytes -= size;
         if (this.currentStatus !== "closed" && !this.connection.isOpen()) {
           // The link dropped under this write; keep the messages for the reconnect
           // instead of losing what the caller already handed us.
+          batch.forEach((entry, i) => (entry.bytes = i === 0 ? size : 0));
           this.queue = [...batch, ...this.queue].sort((a, b) => a.seq - b.seq);
+          this.queuedBytes += size;
+          this.checkSendQueue(size);
         } else {
           batch.forEach((entry) => entry.reject(error));
         }

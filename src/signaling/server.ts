@@ -25,7 +25,7 @@ import {
   type OwnerMessage,
   type ServerMessage,
 } from "./schema.js";
-import { createToken, digestToken, tokenMatches } from "./tokens.js";
+import { createToken, digestToken, tokenMatches } from "../core/tokens.js";
 import {
   DEFAULT_SIGNALING_IDLE_TIMEOUT_MS as DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_SIGNALING_PATH as DEFAULT_PATH,

@@ -4,7 +4,7 @@
  * and from then on frames travel peer to peer; the signaling endpoint is routed only while a
  * negotiation is pending, and the channel outlives it.
  */
-import { DEFAULT_NEGOTIATION_TIMEOUT_MS, DEFAULT_SIGNALING_PATH } from "../core/constants.js";
+import { DEFAULT_MAX_FRAME_SIZE, DEFAULT_NEGOTIATION_TIMEOUT_MS, DEFAULT_SIGNALING_PATH } from "../core/constants.js";
 import { FrontendConnection, type BrowserAsset, type ConnectionHost } from "../session/connection.js";
 import type { Session } from "../session/session.js";
 import { FramedChannel, type FramedChannelOptions } from "./channel/index.js";
@@ -121,6 +121,10 @@ export class WebRTCConnection extends FrontendConnection {
     return this.channel?.isOpen ?? false;
   }
 
+  override get maxFrameSize(): number {
+    return this.options.channel?.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+  }
+
   write(frame: Uint8Array): Promise<void> {
     if (!this.channel) return Promise.reject(new Error("WebRTC data channel is not open yet"));
     return this.channel.write(frame);
@@ -152,6 +156,7 @@ export class WebRTCConnection extends FrontendConnection {
       const channel = new FramedChannel(backend.wrapChannel(dataChannel, pc), this.options.channel);
       this.channel = channel;
       channel.onFrame((frame) => this.deliver(frame));
+      channel.onHeldBytes((bytes) => this.holdingInbound(bytes));
       void channel.closed.then((info) => {
         // A remote close without an error is the frontend's own decision; anything with an
         // error (heartbeat timeout, protocol error) already says what happened.

@@ -1,10 +1,18 @@
 /**
  * The default connection: one WebSocket per session on the host's HTTP server, at
- * `/bonito-ws/<session id>`. A clean close ends the session at once; an abnormal drop
- * keeps it for `reconnectWindowMs` so the frontend can come back under the same id,
- * with messages queued on both sides meanwhile.
+ * `/bonito-ws/<session id>?secret=<secret>`. A clean close ends the session at once; an
+ * abnormal drop keeps it for `reconnectWindowMs` so the frontend can come back under the
+ * same id, with messages queued on both sides meanwhile.
+ *
+ * The session id names the socket; the secret, random per session and handed only to the
+ * page (or the Node frontend's bootstrap), is what lets a socket in: a socket without it is
+ * refused with 403 and the page's socket is left alone. A frame above `maxFrameSize`, or any
+ * other breach of the WebSocket protocol, ends the session at once.
  */
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket, type RawData } from "ws";
+import { createToken, digestToken, tokenMatches } from "../core/tokens.js";
 import { DEFAULT_MAX_FRAME_SIZE, DEFAULT_RECONNECT_WINDOW_MS, WEBSOCKET_PATH_PREFIX } from "../core/constants.js";
 import { FrontendConnection, type BrowserAsset, type ConnectionBootstrap, type ConnectionHost } from "../session/connection.js";
 import type { Session } from "../session/session.js";
@@ -27,34 +35,55 @@ const ABNORMAL_CLOSURE = 1006;
 const MESSAGE_TOO_BIG = 1009;
 /** How long a clean close may wait for the frontend's close frame. */
 const CLOSE_HANDSHAKE_MS = 1000;
+/**
+ * Reading from the socket pauses while frames of more than this many bytes wait to be
+ * processed, so a client that sends faster than its frames decode is slowed down (TCP
+ * backpressure) instead of piling frames up in memory.
+ */
+const PAUSE_READING_ABOVE = 1024 * 1024;
+/** The query parameter that carries the session's secret. */
+const SECRET_PARAMETER = "secret";
 
 export class WebSocketConnection extends FrontendConnection {
   readonly type = "websocket";
-  private readonly maxFrameSize: number;
+  private readonly frameLimit: number;
   private readonly reconnectWindowMs: number;
   private server: WebSocketServer | undefined;
   private socket: WebSocket | undefined;
   private unroute: (() => void) | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private path = "";
+  private readonly secret = createToken();
+  private readonly secretDigest = digestToken(this.secret);
 
   constructor(options: WebSocketConnectionOptions = {}) {
     super();
-    this.maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+    this.frameLimit = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
     this.reconnectWindowMs = options.reconnectWindowMs ?? DEFAULT_RECONNECT_WINDOW_MS;
   }
 
   protected async prepare(session: Session, host: ConnectionHost): Promise<WebSocketBootstrap> {
     this.path = `${WEBSOCKET_PATH_PREFIX}${session.id}`;
-    const server = new WebSocketServer({ noServer: true, maxPayload: this.maxFrameSize });
+    const server = new WebSocketServer({ noServer: true, maxPayload: this.frameLimit });
     this.server = server;
     this.unroute = host.routeUpgrade(this.path, (request, socket, head) => {
       if (this.isClosing) return void socket.destroy();
-      server.handleUpgrade(request, socket, head, (ws) => this.accept(ws));
+      if (!this.hasSecret(request)) return refuse(socket, 403, "Forbidden");
+      server.handleUpgrade(request, socket, head, (ws) => this.accept(ws, socket, head.byteLength));
     });
-    const url = new URL(this.path, host.baseUrl);
+    const url = new URL(this.socketPath, host.baseUrl);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     return { type: "websocket", url: url.href };
+  }
+
+  /** The socket's path with the secret that lets it in. */
+  private get socketPath(): string {
+    return `${this.path}?${SECRET_PARAMETER}=${this.secret}`;
+  }
+
+  private hasSecret(request: IncomingMessage): boolean {
+    const given = new URL(request.url ?? "/", "http://host").searchParams.get(SECRET_PARAMETER);
+    return given !== null && tokenMatches(this.secretDigest, given);
   }
 
   override browserAssets(): BrowserAsset[] {
@@ -63,7 +92,11 @@ export class WebSocketConnection extends FrontendConnection {
 
   setupConnection(session: Session): string {
     // The page resolves the path against its own location, so a proxy in front still works.
-    return `BonitoWebSocket.connect(${JSON.stringify(this.path)}, Bonito, ${session.compressionEnabled});`;
+    return `BonitoWebSocket.connect(${JSON.stringify(this.socketPath)}, Bonito, ${session.compressionEnabled});`;
+  }
+
+  override get maxFrameSize(): number {
+    return this.frameLimit;
   }
 
   isOpen(): boolean {
@@ -106,24 +139,57 @@ export class WebSocketConnection extends FrontendConnection {
     this.server = undefined;
   }
 
-  /** A frontend (re)connected: it replaces any previous socket of this session. */
-  private accept(ws: WebSocket): void {
+  /** A frontend (re)connected with the session's secret: it replaces any previous socket of this session. */
+  private accept(ws: WebSocket, raw: Duplex, headBytes: number): void {
     const previous = this.socket;
     this.socket = ws;
     previous?.terminate();
     this.clearReconnectTimer();
+    // Bytes of the message being received: counted before `ws` parses each chunk (which
+    // emits any message it completes), reset by that message.
+    let unfinished = headBytes;
+    raw.prependListener("data", (chunk: Buffer) => {
+      if (this.socket !== ws) return;
+      unfinished += chunk.byteLength;
+      this.holdingInbound(unfinished);
+    });
+    let waiting = 0;
     ws.on("message", (data: RawData, isBinary: boolean) => {
+      unfinished = 0;
+      this.holdingInbound(0);
       if (!isBinary) {
         void this.ended("the frontend sent a text frame; Bonito frames are binary", new Error("text frame"));
         return;
       }
-      void this.deliver(toUint8Array(data));
+      const frame = toUint8Array(data);
+      waiting += frame.byteLength;
+      if (waiting > PAUSE_READING_ABOVE) ws.pause();
+      void this.deliver(frame).finally(() => {
+        waiting -= frame.byteLength;
+        if (waiting <= PAUSE_READING_ABOVE) ws.resume();
+      });
     });
-    ws.on("error", () => {
-      // 'close' follows with the code that decides what happens.
+    ws.on("error", (error: Error & { code?: string }) => {
+      // A breach of the WebSocket protocol (a frame above maxPayload, a bad opcode, an
+      // unmasked frame...): `ws` answers with a close frame, but a hostile client need not
+      // answer it. End the session now instead of waiting it out as a dropped link.
+      if (typeof error.code === "string" && error.code.startsWith("WS_ERR_")) this.protocolBreach(ws, error);
+      // Otherwise the network failed; 'close' follows with the code that decides what happens.
     });
     ws.on("close", (code: number, reason: Buffer) => this.onSocketClose(ws, code, reason.toString()));
     this.opened();
+  }
+
+  private protocolBreach(ws: WebSocket, error: Error & { code?: string }): void {
+    if (this.socket !== ws) return;
+    this.socket = undefined;
+    // `ws` has sent its close frame (1009 for a frame too large); give it a moment to leave.
+    setTimeout(() => ws.terminate(), CLOSE_HANDSHAKE_MS).unref();
+    const problem =
+      error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"
+        ? new Error(`the frontend sent a frame larger than maxFrameSize (${this.frameLimit} bytes); closed with 1009`)
+        : new Error(`the frontend broke the WebSocket protocol: ${error.message}`);
+    void this.ended(problem.message, problem);
   }
 
   private onSocketClose(ws: WebSocket, code: number, reason: string): void {
@@ -137,7 +203,7 @@ export class WebSocketConnection extends FrontendConnection {
       return;
     }
     if (code === MESSAGE_TOO_BIG) {
-      const error = new Error(`the frontend sent a frame larger than ${this.maxFrameSize} bytes`);
+      const error = new Error(`the frontend sent a frame larger than maxFrameSize (${this.frameLimit} bytes); closed with 1009`);
       void this.ended(error.message, error);
       return;
     }
@@ -148,6 +214,11 @@ export class WebSocketConnection extends FrontendConnection {
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
   }
+}
+
+/** Answers an upgrade with an HTTP error and closes the socket. */
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
 /** `ws` hands over a Buffer, an ArrayBuffer or fragments depending on settings; the session wants one Uint8Array. */

@@ -99,6 +99,11 @@ export class FramedChannel {
 
   private handler: FrameHandler | null = null;
   private readonly inbox = new Fifo<Uint8Array>();
+  /** Bytes of the frames in the inbox. */
+  private inboxBytes = 0;
+  private heldListener: ((bytes: number) => void) | null = null;
+  /** What the held listener was last told. */
+  private heldReported = 0;
   private delivering = false;
   /** False after a protocol error: nothing more from the peer is trusted. */
   private receiving = true;
@@ -179,6 +184,16 @@ export class FramedChannel {
   onFrame(handler: FrameHandler | null): void {
     this.handler = handler;
     if (handler && this.inbox.length > 0) queueMicrotask(() => this.deliver());
+  }
+
+  /**
+   * Be told, each time it changes, how many bytes the channel holds for frames it has not
+   * handed to the frame handler yet: the frame being reassembled plus whole frames waiting.
+   * (What a server counts against its memory for unprocessed input.)
+   */
+  onHeldBytes(listener: ((bytes: number) => void) | null): void {
+    this.heldListener = listener;
+    this.reportHeld();
   }
 
   /**
@@ -344,16 +359,32 @@ export class FramedChannel {
       this.fail(error instanceof FramingError ? error : new Error(errorMessage(error), { cause: error }));
       return;
     }
-    if (event === null || event.kind === "heartbeat") return;
+    if (event === null || event.kind === "heartbeat") {
+      if (event === null) this.reportHeld();
+      return;
+    }
     if (event.kind === "close") {
       // If we were closing too, our own reason stands: the peer's CLOSE crossed ours.
       this.finish(this.closing ?? { reason: event.reason, remote: true });
       return;
     }
-    if (event.kind === "frame") this.inbox.push(event.frame);
-    else for (const frame of event.frames) this.inbox.push(frame);
+    if (event.kind === "frame") this.queueFrame(event.frame);
+    else for (const frame of event.frames) this.queueFrame(frame);
+    this.reportHeld();
     this.deliver();
   };
+
+  private queueFrame(frame: Uint8Array): void {
+    this.inbox.push(frame);
+    this.inboxBytes += frame.byteLength;
+  }
+
+  private reportHeld(): void {
+    const held = this.state === "closed" ? 0 : this.reassembler.pendingBytes + this.inboxBytes;
+    if (held === this.heldReported || !this.heldListener) return;
+    this.heldReported = held;
+    this.heldListener(held);
+  }
 
   /** Hands queued frames to the handler one at a time, waiting for async handlers. */
   private deliver(): void {
@@ -361,6 +392,8 @@ export class FramedChannel {
     this.delivering = true;
     while (this.handler && this.inbox.length > 0 && this.state !== "closed") {
       const frame = this.inbox.shift();
+      this.inboxBytes -= frame.byteLength;
+      this.reportHeld();
       let result: void | Promise<void>;
       try {
         result = this.handler(frame);
@@ -510,6 +543,8 @@ export class FramedChannel {
 
     this.reassembler.reset();
     this.inbox.clear();
+    this.inboxBytes = 0;
+    this.reportHeld();
     const waiter = this.drainWaiter;
     this.drainWaiter = null;
     waiter?.reject(this.notWritableError());

@@ -1,5 +1,7 @@
 /**
- * One-time room tokens: creation and constant-time comparison. Node only.
+ * Secrets handed to one frontend (signaling room tokens, WebSocket session secrets): creation
+ * and constant-time comparison. The one Node-only module of `core/` (it uses `node:crypto`);
+ * nothing the browser bundles import reaches it.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 
