@@ -94,7 +94,7 @@ export function demoApp(session: Session): string {
     <div id="download-verdict" class="verdict"></div>
   </section>
 </main>
-<script>${PAGE_SCRIPT}</script>`;
+<script type="module">${PAGE_SCRIPT}</script>`;
 }
 
 /** Receives `upload` messages, hashes as data arrives, acknowledges progress, and judges the checksum. */

@@ -9,14 +9,17 @@ import * as msgpack from "@msgpack/msgpack";
 import * as pako from "pako";
 import {
   CacheKey,
+  DomNode,
   ExtData,
   JSCode,
   MessageType,
   NdArray,
   ObservableRef,
   ProtocolError,
+  RawHtml,
   SerializedMessage,
   SessionCache,
+  TrackingOnly,
   compressionFormat,
   decodeClientFrame,
   decodeServerEnvelope,
@@ -342,10 +345,29 @@ describe("extensions", () => {
   });
 
   it("unknown extensions pass through as ExtData", T, () => {
-    const dom = new ExtData(105, msgpack.encode(["div", [], {}]));
-    const back = serverRoundTrip({ msg_type: "0", id: "d", payload: dom }, false).payload;
+    const unknown = new ExtData(110, msgpack.encode(["div", [], {}]));
+    const back = serverRoundTrip({ msg_type: "0", id: "d", payload: unknown }, false).payload;
     assert.ok(back instanceof ExtData);
-    assert.equal(back.type, 105);
+    assert.equal(back.type, 110);
+  });
+
+  it("DOM nodes (105), raw HTML (108) and tracking-only references (109) round-trip", T, () => {
+    const payload = [new DomNode("svg", [new DomNode("circle", [], { r: 2, juliasvgnode: true }), "text"], { juliasvgnode: true }), new RawHtml("<b>x</b>"), new TrackingOnly("12")];
+    assert.deepEqual(serverRoundTrip({ msg_type: "0", id: "d", payload }, false).payload, payload);
+  });
+
+  it("server frames keep the sign of -0, as Julia writes a Float64 -0.0; frontend frames write 0, as Bonito's JS does", T, () => {
+    const payload = [-0, { x: -0 }, new ObservableRef("o", -0)];
+    const back = serverRoundTrip({ msg_type: "0", id: "z", payload }, false).payload as unknown[];
+    assert.ok(Object.is(back[0], -0) && Object.is((back[1] as { x: number }).x, -0) && Object.is((back[2] as ObservableRef).value, -0));
+    const fromFrontend = decodeClientFrame(encodeClientFrame({ msg_type: "0", id: "z", payload: -0 }, false), false);
+    assert.ok(Object.is(fromFrontend.payload, 0));
+  });
+
+  it("a Uint8ClampedArray is written as msgpack bin, as Bonito's JS writes it, and read as a Uint8Array", T, () => {
+    const frame = encodeClientFrame({ msg_type: "0", id: "c", payload: new Uint8ClampedArray([0, 128, 255]) }, false);
+    assert.match(hex(frame), /c4030080ff$/);
+    assert.deepEqual(decodeClientFrame(frame, false).payload, new Uint8Array([0, 128, 255]));
   });
 
   it("the session cache carries objects and reports them, nested envelopes included", T, () => {

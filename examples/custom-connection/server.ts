@@ -14,7 +14,7 @@ const server = await serve(
     count.on((n) => void doubled.set(n * 2).catch(() => {}));
     return `<button id="plus" onclick="Bonito.observable('count').set(Bonito.observable('count').value + 1)">+1</button>
 <output id="doubled"></output>
-<script>Bonito.observable("doubled").on((v) => (document.getElementById("doubled").textContent = String(v)));</script>`;
+<script type="module">Bonito.observable("doubled").on((v) => (document.getElementById("doubled").textContent = String(v)));</script>`;
   },
   { port: Number(process.env.PORT ?? 0), title: "a custom connection" },
 );

@@ -37,13 +37,23 @@ export class Observable<T = unknown> {
    */
   set(value: T): Promise<void> {
     this.current = value;
-    this.notify(value);
+    this.fire(value);
     const sent = this.sendUpdate(this.id, value);
     // Ignoring the promise is normal use (`a.on((v) => b.set(v))`): a rejection (the session
     // closed meanwhile) must not become an unhandled rejection that ends the process.
     // Awaiting it still reports the failure.
     sent.catch(ignore);
     return sent;
+  }
+
+  /**
+   * Bonito's name for a change, for code written against Bonito's JavaScript
+   * (`obs.notify(value)`): like {@link set}, or like a change from the other side when
+   * `dontNotifyOtherSide` is true.
+   */
+  notify(value: T, dontNotifyOtherSide = false): void {
+    if (dontNotifyOtherSide) this.receive(value);
+    else void this.set(value);
   }
 
   /** Call `listener` on every later change (not at once). Returns an unsubscribe function. */
@@ -61,7 +71,7 @@ export class Observable<T = unknown> {
    */
   receive(value: T): void {
     this.current = value;
-    this.notify(value);
+    this.fire(value);
   }
 
   /**
@@ -73,7 +83,7 @@ export class Observable<T = unknown> {
     this.current = value;
   }
 
-  private notify(value: T): void {
+  private fire(value: T): void {
     for (const listener of [...this.listeners]) {
       try {
         listener(value);

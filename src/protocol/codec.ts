@@ -30,7 +30,15 @@ import {
 import { BoundedDecoder } from "./bounded-decoder.js";
 import { Inflater, compressionFormat, gzip, inflate, zlibDeflate } from "./compression.js";
 import { Slices, defaultSliceScheduler, type SliceScheduler } from "./slices.js";
-import { ProtocolError, SessionCache, describeValue, validateMessage, type BonitoMessage, type SessionType } from "./messages.js";
+import {
+  ProtocolError,
+  SerializedMessage,
+  SessionCache,
+  describeValue,
+  validateMessage,
+  type BonitoMessage,
+  type SessionType,
+} from "./messages.js";
 
 /** Options for {@link encodeServerFrame}. */
 export interface ServerFrameOptions {
@@ -77,6 +85,18 @@ export interface ServerFrame {
   caches: SessionCache[];
   message: BonitoMessage;
 }
+
+/** A decoded initial frame: the messages a frontend runs before it reports the session loaded. */
+export interface InitFrame {
+  sessionId: string;
+  sessionType: SessionType;
+  /** The frame's own cache first, then those of envelopes nested in the messages, in wire order. */
+  caches: SessionCache[];
+  messages: BonitoMessage[];
+}
+
+/** Server frames write numbers as Julia does: -0 keeps its sign. */
+const SERVER_NUMBERS = { signedZero: true } as const;
 
 /** Largest payload one msgpack extension can hold (ext 32 has a 32-bit length). */
 const MAX_EXT_BYTES = 0xffffffff;
@@ -228,19 +248,42 @@ export function encodeServerFrame(
   compression: boolean,
   options: ServerFrameOptions = {},
 ): Uint8Array {
+  validateMessage(message);
+  return encodeEnvelope(sessionId, message, compression, options);
+}
+
+/**
+ * Encodes the initial frame of a session as Bonito v5 lays it out: the same envelope as
+ * {@link encodeServerFrame}, holding an *array* of messages, which the page hands to
+ * `Bonito.init_session(id, bytes, "root", compression)`. The frontend registers the cache,
+ * runs the messages in order, then reports the session loaded. A message may come with its own
+ * envelope (a sub-session's, nested as Bonito nests queued messages). Validates every message.
+ */
+export function encodeInitFrame(
+  sessionId: string,
+  messages: ReadonlyArray<BonitoMessage | SerializedMessage>,
+  compression: boolean,
+  options: ServerFrameOptions = {},
+): Uint8Array {
+  if (!Array.isArray(messages)) throw new ProtocolError(`initial messages must be an array, got ${describeValue(messages)}`);
+  messages.forEach((message, i) => validateMessage(message, `initial message ${i}`));
+  return encodeEnvelope(sessionId, messages, compression, options);
+}
+
+/** The envelope around `data` (already validated). */
+function encodeEnvelope(sessionId: string, data: unknown, compression: boolean, options: ServerFrameOptions): Uint8Array {
   if (typeof sessionId !== "string") throw new ProtocolError(`session id must be a string, got ${describeValue(sessionId)}`);
   const sessionType = options.sessionType ?? "root";
   if (sessionType !== "root" && sessionType !== "sub") {
     throw new ProtocolError(`session type must be "root" or "sub", got ${String(sessionType)}`);
   }
-  validateMessage(message);
   const entries = options.cache ?? [];
   // The cache is packed (copied) first: packPieces reuses one buffer for the message.
   const empty = entries.length === 0 ? emptyCacheEnvelope(sessionId, sessionType) : null;
-  const cache = empty ? empty.cache : pack(new SessionCache(sessionId, sessionType, entries));
+  const cache = empty ? empty.cache : pack(new SessionCache(sessionId, sessionType, entries), SERVER_NUMBERS);
   const headFor = (padding: number) =>
     empty ? (empty.heads[padding] ??= envelopeHead(sessionId, sessionType, cache, padding)) : envelopeHead(sessionId, sessionType, cache, padding);
-  const body = packPieces(message);
+  const body = packPieces(data, SERVER_NUMBERS);
   const bodySize = byteLength(body);
   // body[1], when present, is the first large typed array. Its offset is only known once the
   // headers' lengths are, so those headers take their fixed-length (ext 32) form.
@@ -262,23 +305,39 @@ export function encodeServerFrame(
  */
 export function decodeServerEnvelope(frame: Uint8Array | ArrayBuffer, compression: boolean, options: DecodeOptions = {}): ServerFrame {
   return guard(frame, compression, (raw) => {
-    const outer = unpackPlain(decompress(raw, compression, options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE));
-    // Decoded ExtData always holds bytes (a function only appears when encoding).
-    if (!(outer instanceof ExtData) || outer.type !== 107 || !(outer.data instanceof Uint8Array)) {
-      const got = outer instanceof ExtData ? `extension ${outer.type}` : describeValue(outer);
-      throw new ProtocolError(`a server frame must be extension 107 (SerializedMessage), got ${got}`);
-    }
-    // Depth 1: the envelope itself is the first extension level.
-    const context = decodeContext(1);
-    const envelope = decodeSerializedMessage(outer.data, context);
+    const { envelope, caches } = decodeEnvelope(raw, compression, options);
     validateMessage(envelope.message);
-    return {
-      sessionId: envelope.cache.sessionId,
-      sessionType: envelope.cache.sessionType,
-      caches: context.caches,
-      message: envelope.message,
-    };
+    return { sessionId: envelope.cache.sessionId, sessionType: envelope.cache.sessionType, caches, message: envelope.message };
   });
+}
+
+/**
+ * Decodes a session's initial frame: Bonito v5's layout (an array of messages) or a single
+ * message (as older versions of this library sent), which stands for an array of one.
+ * Validates every message; throws only ProtocolError.
+ */
+export function decodeInitFrame(frame: Uint8Array | ArrayBuffer, compression: boolean, options: DecodeOptions = {}): InitFrame {
+  return guard(frame, compression, (raw) => {
+    const { envelope, caches } = decodeEnvelope(raw, compression, options);
+    const data = envelope.message;
+    const messages = Array.isArray(data) ? data : [data];
+    messages.forEach((message, i) => validateMessage(message, Array.isArray(data) ? `initial message ${i}` : "initial message"));
+    return { sessionId: envelope.cache.sessionId, sessionType: envelope.cache.sessionType, caches, messages };
+  });
+}
+
+/** The SerializedMessage envelope of a server frame, and every cache met while decoding it. */
+function decodeEnvelope(raw: Uint8Array, compression: boolean, options: DecodeOptions): { envelope: SerializedMessage; caches: SessionCache[] } {
+  const outer = unpackPlain(decompress(raw, compression, options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE));
+  // Decoded ExtData always holds bytes (a function only appears when encoding).
+  if (!(outer instanceof ExtData) || outer.type !== 107 || !(outer.data instanceof Uint8Array)) {
+    const got = outer instanceof ExtData ? `extension ${outer.type}` : describeValue(outer);
+    throw new ProtocolError(`a server frame must be extension 107 (SerializedMessage), got ${got}`);
+  }
+  // Depth 1: the envelope itself is the first extension level.
+  const context = decodeContext(1);
+  const envelope = decodeSerializedMessage(outer.data, context);
+  return { envelope, caches: context.caches };
 }
 
 /**

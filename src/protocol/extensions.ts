@@ -16,8 +16,9 @@
  *   107        SerializedMessage: msgpack
  *              [session_id, "root"|"sub", ext 0x12(msgpack ext 106), ext 0x12(msgpack data)]
  *
- * 105 (DOM node), 108 (raw HTML) and 109 (TrackingOnly) are DOM rendering, out of scope:
- * they decode to msgpack's `ExtData` so a caller can still look at them.
+ * 105 (DOM node), 108 (raw HTML) and 109 (TrackingOnly) are registered by rendering.ts.
+ * Numbers are written as msgpack-javascript writes them, except that server frames keep the
+ * sign of -0 (see {@link PackOptions}).
  *
  * Runs unchanged in the browser: only Uint8Array/DataView, never Node's Buffer.
  */
@@ -65,6 +66,18 @@ export interface CodecContext {
   depth: number;
   /** Encoding by {@link packPieces}: large typed arrays left out of the output, to be spliced in. */
   gathered: Gathered[] | null;
+  /** Encoding: write -0 as a float 64 (as Julia writes a Float64 -0.0) instead of the integer 0. */
+  signedZero?: boolean;
+}
+
+/** How {@link pack} and {@link packPieces} write numbers. */
+export interface PackOptions {
+  /**
+   * Write -0 as a float 64, keeping its sign, as Bonito's server (Julia) writes a Float64 -0.0.
+   * Off: -0 is the integer 0, as Bonito's JavaScript (msgpack-javascript) writes it. Server
+   * frames turn it on, frontend frames leave it off, so both directions match Bonito's bytes.
+   */
+  signedZero?: boolean;
 }
 
 /** A typed array's bytes that belong at offset `at` of an encoded output but were not copied into it. */
@@ -160,6 +173,32 @@ function viewAs(Ctor: TypedArrayConstructor, tag: number, data: Uint8Array): Bon
 // ---------------------------------------------------------------------------------------
 // pack / unpack
 
+/** The part of msgpack's Encoder that decides how a number is written (not in its typings). */
+interface NumberWriting {
+  encodeNumber(value: number): void;
+  encodeNumberAsFloat(value: number): void;
+  clone(): Encoder<CodecContext | undefined>;
+}
+
+/**
+ * Makes `encoder` write -0 as a float 64. msgpack-javascript writes every safe integer as an
+ * integer, and -0 is one, so its sign would be lost. The encoder's clones (made when it is
+ * re-entered by nested extensions) get the same treatment.
+ */
+function keepSignOfZero(encoder: Encoder<CodecContext | undefined>): Encoder<CodecContext | undefined> {
+  const writing = encoder as unknown as NumberWriting;
+  const encodeNumber = writing.encodeNumber;
+  const clone = writing.clone;
+  writing.encodeNumber = function (this: NumberWriting, value: number) {
+    if (value === 0 && 1 / value < 0) this.encodeNumberAsFloat(value);
+    else encodeNumber.call(this, value);
+  };
+  writing.clone = function (this: NumberWriting) {
+    return keepSignOfZero(clone.call(this));
+  };
+  return encoder;
+}
+
 /** An Encoder reused across calls (msgpack's encoders are much faster warm). */
 class SharedEncoder {
   private encoder: Encoder<CodecContext | undefined>;
@@ -169,7 +208,8 @@ class SharedEncoder {
   }
 
   private create(): Encoder<CodecContext | undefined> {
-    return new Encoder<CodecContext | undefined>({ extensionCodec, context: this.context });
+    const encoder = new Encoder<CodecContext | undefined>({ extensionCodec, context: this.context });
+    return this.context?.signedZero ? keepSignOfZero(encoder) : encoder;
   }
 
   /** Encodes into the shared buffer: the view is valid only until the next call. */
@@ -193,11 +233,16 @@ function asProtocolError(error: unknown, where: string): ProtocolError {
 }
 
 const payloadEncoder = new SharedEncoder();
+/** Its context carries the flag into extensions nested in payloads. */
+const signedZeroPayloadEncoder = new SharedEncoder({ caches: [], depth: 0, gathered: null, signedZero: true });
 
-/** Packs an extension's payload. The view is consumed at once by the enclosing encoder. */
-function packPayload(value: unknown, what: string): Uint8Array {
+/**
+ * Packs an extension's payload, writing numbers as the enclosing encode does (`context`). The
+ * view is consumed at once by the enclosing encoder.
+ */
+export function encodeExtensionPayload(value: unknown, what: string, context: CodecContext | undefined): Uint8Array {
   try {
-    return payloadEncoder.encodeShared(value);
+    return (context?.signedZero ? signedZeroPayloadEncoder : payloadEncoder).encodeShared(value);
   } catch (error) {
     throw asProtocolError(error, `cannot encode ${what}`);
   }
@@ -226,7 +271,7 @@ function unpackWith(bytes: Uint8Array, context: CodecContext | undefined, extens
 }
 
 /** Decodes an extension payload, naming the extension in any error. */
-function unpackPayload(data: Uint8Array, context: CodecContext | undefined, what: string): unknown {
+export function decodeExtensionPayload(data: Uint8Array, context: CodecContext | undefined, what: string): unknown {
   const ctx = context ?? decodeContext();
   if (ctx.depth >= MAX_EXTENSION_DEPTH) {
     throw new ProtocolError(`${what}: extensions nested deeper than ${MAX_EXTENSION_DEPTH} levels`);
@@ -243,7 +288,7 @@ function unpackPayload(data: Uint8Array, context: CodecContext | undefined, what
 
 /** Unpacks an extension payload that must be an array of `length` elements. */
 function unpackTuple(data: Uint8Array, context: CodecContext | undefined, what: string, layout: string): unknown[] {
-  const value = unpackPayload(data, context, what);
+  const value = decodeExtensionPayload(data, context, what);
   const length = layout.split(",").length;
   if (!Array.isArray(value) || value.length !== length) {
     throw new ProtocolError(`${what}: expected ${layout}, got ${Array.isArray(value) ? `${value.length} elements` : describeValue(value)}`);
@@ -275,13 +320,13 @@ function requireBytes(value: unknown, what: string, field: string): Uint8Array {
 // The codec
 
 for (const [tag, Ctor] of TYPED_ARRAYS) {
-  const isBytes = tag === ExtensionTag.Uint8Array;
   extensionCodec.register({
     type: tag,
     encode: (value, context) => {
-      // Buffer (a Uint8Array subclass) and Uint8ClampedArray go out as plain bytes too, so
-      // they arrive as a Uint8Array on either side instead of msgpack `bin`.
-      if (!(value instanceof Ctor || (isBytes && value instanceof Uint8ClampedArray))) return null;
+      // A Buffer is a Uint8Array and goes out as extension 0x12, as Bonito's JS writes any
+      // Uint8Array. Other views (Uint8ClampedArray, DataView) fall through to msgpack `bin`,
+      // again as Bonito's JS writes them; they arrive as a Uint8Array.
+      if (!(value instanceof Ctor)) return null;
       checkEndianness(`cannot encode ${Ctor.name}`, Ctor.BYTES_PER_ELEMENT);
       const bytes = bytesOf(value as ArrayBufferView);
       const gathered = context?.gathered;
@@ -299,12 +344,12 @@ for (const [tag, Ctor] of TYPED_ARRAYS) {
 
 extensionCodec.register({
   type: ExtensionTag.NdArray,
-  encode: (value) => {
+  encode: (value, context) => {
     if (!(value instanceof NdArray)) return null;
     const what = "N-d array (extension 99)";
     checkNdArray(value.size, value.array, what);
     // Julia writes the dimensions as a UInt32 vector, i.e. ext 0x16.
-    return packPayload([Uint32Array.from(value.size), value.array], what);
+    return encodeExtensionPayload([Uint32Array.from(value.size), value.array], what, context);
   },
   decode: (data, _type, context) => ndArrayFromPayload(unpackTuple(data, context, "extension 99 (N-d array)", "[dims, elements]")),
 });
@@ -342,8 +387,8 @@ function checkNdArray(size: readonly unknown[], array: unknown, what: string): v
 
 extensionCodec.register({
   type: ExtensionTag.Observable,
-  encode: (value) =>
-    value instanceof ObservableRef ? packPayload([value.id, value.value], `observable "${value.id}"`) : null,
+  encode: (value, context) =>
+    value instanceof ObservableRef ? encodeExtensionPayload([value.id, value.value], `observable "${value.id}"`, context) : null,
   decode: (data, _type, context) => {
     const what = "extension 101 (Observable)";
     const [id, value] = unpackTuple(data, context, what, "[id, value]");
@@ -353,8 +398,8 @@ extensionCodec.register({
 
 extensionCodec.register({
   type: ExtensionTag.JSCode,
-  encode: (value) =>
-    value instanceof JSCode ? packPayload([value.interpolated, value.source, value.file], "JSCode") : null,
+  encode: (value, context) =>
+    value instanceof JSCode ? encodeExtensionPayload([value.interpolated, value.source, value.file], "JSCode", context) : null,
   decode: (data, _type, context) => {
     const what = "extension 102 (JSCode)";
     const [interpolated, source, file] = unpackTuple(data, context, what, "[interpolated, source, file]");
@@ -367,28 +412,30 @@ extensionCodec.register({
 
 extensionCodec.register({
   type: ExtensionTag.CacheKey,
-  encode: (value) => (value instanceof CacheKey ? packPayload(value.key, "CacheKey") : null),
+  encode: (value, context) => (value instanceof CacheKey ? encodeExtensionPayload(value.key, "CacheKey", context) : null),
   decode: (data, _type, context) => {
     const what = "extension 104 (CacheKey)";
-    return new CacheKey(requireString(unpackPayload(data, context, what), what, "key"));
+    return new CacheKey(requireString(decodeExtensionPayload(data, context, what), what, "key"));
   },
 });
 
 extensionCodec.register({
   type: ExtensionTag.SessionCache,
-  encode: (value) => (value instanceof SessionCache ? packSessionCache(value) : null),
+  encode: (value, context) => (value instanceof SessionCache ? packSessionCache(value, context) : null),
   decode: (data, _type, context) => decodeSessionCache(data, context),
 });
 
 extensionCodec.register({
   type: ExtensionTag.SerializedMessage,
-  encode: (value) => {
+  encode: (value, context) => {
     if (!(value instanceof SerializedMessage)) return null;
     const { cache, message } = value;
+    const options = { signedZero: context?.signedZero };
     // The two inner packs must be owned copies: both are inside the payload packed last.
-    return packPayload(
-      [cache.sessionId, cache.sessionType, pack(cache), pack(message)],
+    return encodeExtensionPayload(
+      [cache.sessionId, cache.sessionType, pack(cache, options), pack(message, options)],
       `message of session "${cache.sessionId}"`,
+      context,
     );
   },
   // Nested envelopes (inside a FusedMessage) decode to the bare message, as in Bonito's JS;
@@ -397,9 +444,9 @@ extensionCodec.register({
 });
 
 /** The payload of extension 106: [session_id, type, ext 0x12(msgpack objects)]. */
-function packSessionCache(cache: SessionCache): Uint8Array {
-  const objects = pack(cache.objects);
-  return packPayload([cache.sessionId, cache.sessionType, objects], `cache of session "${cache.sessionId}"`);
+function packSessionCache(cache: SessionCache, context: CodecContext | undefined): Uint8Array {
+  const objects = pack(cache.objects, { signedZero: context?.signedZero });
+  return encodeExtensionPayload([cache.sessionId, cache.sessionType, objects], `cache of session "${cache.sessionId}"`, context);
 }
 
 /** Decodes the payload of extension 106 and records it in the context. */
@@ -408,7 +455,7 @@ function decodeSessionCache(data: Uint8Array, context: CodecContext | undefined)
   const [id, type, packed] = unpackTuple(data, context, what, "[session_id, session_type, objects]");
   const sessionId = requireString(id, what, "session_id");
   const kind = sessionType(type, what);
-  const objects = unpackPayload(requireBytes(packed, what, "objects"), context, `${what} objects`);
+  const objects = decodeExtensionPayload(requireBytes(packed, what, "objects"), context, `${what} objects`);
   if (!Array.isArray(objects)) throw new ProtocolError(`${what}: objects must be an array`);
   const cache = new SessionCache(sessionId, kind, objects);
   context?.caches.push(cache);
@@ -429,7 +476,7 @@ export function decodeSerializedMessage(data: Uint8Array, context: CodecContext 
   );
   const sessionId = requireString(id, what, "session_id");
   const kind = sessionType(type, what);
-  const cache = unpackPayload(requireBytes(packedCache, what, "cache"), context, `${what} cache`);
+  const cache = decodeExtensionPayload(requireBytes(packedCache, what, "cache"), context, `${what} cache`);
   if (!(cache instanceof SessionCache)) {
     throw new ProtocolError(`${what}: cache must be extension 106 (SessionCache)`);
   }
@@ -438,12 +485,16 @@ export function decodeSerializedMessage(data: Uint8Array, context: CodecContext 
       `${what}: envelope is for ${kind} session "${sessionId}" but its cache is for ${cache.sessionType} session "${cache.sessionId}"`,
     );
   }
-  const message = unpackPayload(requireBytes(packedMessage, what, "message"), context, `${what} message`);
+  const message = decodeExtensionPayload(requireBytes(packedMessage, what, "message"), context, `${what} message`);
   return new SerializedMessage(cache, message);
 }
 
-const piecesContext: CodecContext = { caches: [], depth: 0, gathered: null };
-const piecesEncoder = new SharedEncoder(piecesContext);
+/** One encoder (and its context) per way of writing numbers. */
+function piecesEncoder(signedZero: boolean): { context: CodecContext; encoder: SharedEncoder } {
+  const context: CodecContext = { caches: [], depth: 0, gathered: null, signedZero };
+  return { context, encoder: new SharedEncoder(context) };
+}
+const piecesEncoders = { plain: piecesEncoder(false), signedZero: piecesEncoder(true) };
 
 /**
  * msgpack-encodes `value` with Bonito's extensions as pieces that, concatenated, are the
@@ -452,18 +503,19 @@ const piecesEncoder = new SharedEncoder(piecesContext);
  * is copied once, into the frame (or not at all, when it is streamed into compression).
  * Typed arrays inside extension payloads (an ObservableRef's value) are copied as usual.
  */
-export function packPieces(value: unknown): Uint8Array[] {
+export function packPieces(value: unknown, options: PackOptions = {}): Uint8Array[] {
+  const { context, encoder } = options.signedZero ? piecesEncoders.signedZero : piecesEncoders.plain;
   // Re-entered (from an extension's encoder): the shared context is taken, use plain bytes.
-  if (piecesContext.gathered !== null) return [packPayload(value, "value").slice()];
+  if (context.gathered !== null) return [encodeExtensionPayload(value, "value", context).slice()];
   const gathered: Gathered[] = [];
-  piecesContext.gathered = gathered;
+  context.gathered = gathered;
   let out: Uint8Array;
   try {
-    out = piecesEncoder.encodeShared(value);
+    out = encoder.encodeShared(value);
   } catch (error) {
     throw asProtocolError(error, "cannot encode value");
   } finally {
-    piecesContext.gathered = null;
+    context.gathered = null;
   }
   if (gathered.length === 0) return [out];
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
@@ -496,8 +548,8 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
  * msgpack-encodes `value` with Bonito's extensions into a fresh buffer the caller owns.
  * Throws ProtocolError for values msgpack cannot carry (functions, symbols, bigints).
  */
-export function pack(value: unknown): Uint8Array {
-  return concatBytes(packPieces(value));
+export function pack(value: unknown, options: PackOptions = {}): Uint8Array {
+  return concatBytes(packPieces(value, options));
 }
 
 /**

@@ -30,6 +30,8 @@ export {
   isBonitoTypedArray,
   pack,
   packPieces,
+  encodeExtensionPayload,
+  decodeExtensionPayload,
   concatBytes,
   decodeContext,
   unpack,
@@ -37,19 +39,24 @@ export {
   plainBytes,
   type CodecContext,
   type Gathered,
+  type PackOptions,
 } from "./extensions.js";
 export { compressionFormat, gzip, zlibDeflate, inflate } from "./compression.js";
 export { defaultSliceScheduler, type SliceScheduler } from "./slices.js";
+export { DomNode, RawHtml, TrackingOnly } from "./rendering.js";
 export {
   encodeServerFrame,
+  encodeInitFrame,
   decodeServerFrame,
   decodeServerEnvelope,
+  decodeInitFrame,
   encodeClientFrame,
   decodeClientFrame,
   decodeClientFrameInSlices,
   frameLimits,
   type FrameLimits,
   type ServerFrame,
+  type InitFrame,
   type ServerFrameOptions,
   type DecodeOptions,
 } from "./codec.js";

@@ -3,7 +3,7 @@
  * the same data the HTML page embeds.
  */
 import { toBase64 } from "../core/base64.js";
-import { MessageType, encodeServerFrame, type BonitoMessage } from "../protocol/index.js";
+import { encodeInitFrame } from "../protocol/index.js";
 import type { ConnectionBootstrap } from "../session/connection.js";
 import type { Session } from "../session/session.js";
 
@@ -11,7 +11,11 @@ import type { Session } from "../session/session.js";
 export interface SessionBootstrap {
   sessionId: string;
   compression: boolean;
-  /** Base64 server frame with the initial values of the session's observables, or null. */
+  /**
+   * Base64 of the session's initial frame, or null when there is nothing to send: Bonito's
+   * layout, an array of the messages sent before the page was served, with the observables
+   * created so far in its cache. The frontend hands it to `init_session`.
+   */
   init: string | null;
   /** How to reach the session: `type` names the connection, the rest is that connection's. */
   connection: ConnectionBootstrap;
@@ -22,13 +26,9 @@ export function sessionBootstrap(session: Session, connection: ConnectionBootstr
   return { sessionId: session.id, compression: session.compressionEnabled, init: initialFrame(session), connection };
 }
 
-/**
- * The observables `app` created, with their values, as one server frame (base64) whose
- * session cache registers them, so the page has them before it connects.
- */
+/** The initial frame (base64): what `app` sent and the observables it created. */
 function initialFrame(session: Session): string | null {
-  const cache = session.takeAnnouncements();
-  if (cache.length === 0) return null;
-  const empty: BonitoMessage = { msg_type: MessageType.FusedMessage, payload: [] };
-  return toBase64(encodeServerFrame(session.id, empty, session.compressionEnabled, { cache }));
+  const { cache, messages } = session.takeInitialMessages();
+  if (cache.length === 0 && messages.length === 0) return null;
+  return toBase64(encodeInitFrame(session.id, messages, session.compressionEnabled, { cache }));
 }

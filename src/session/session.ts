@@ -1,7 +1,9 @@
 /**
  * A server-side Bonito session: speaks the wire protocol with one frontend over whatever
- * {@link FrontendConnection} carries it. Messages sent before the frontend is ready are
- * queued and go out as one FusedMessage once it is.
+ * {@link FrontendConnection} carries it. Messages sent before the page is served go into its
+ * initial frame; those sent while the frontend is not ready are queued and go out as one
+ * FusedMessage once it is. A session may have sub-sessions (Bonito's `Session(parent)`): content
+ * shown in part of the page, with their own observables, sharing the root's connection.
  */
 import { randomUUID } from "node:crypto";
 import { channel } from "node:diagnostics_channel";
@@ -23,10 +25,14 @@ import {
   JSCode,
   ObservableRef,
   ProtocolError,
+  RawHtml,
+  SerializedMessage,
+  SessionCache,
   encodeServerFrame,
   decodeClientFrameInSlices,
   type BonitoMessage,
   type FrameLimits,
+  type SessionType,
 } from "../protocol/index.js";
 
 /** `displayed`: page sent, frontend not ready yet; `open`: handshake done; `closed`: ended for good. */
@@ -81,10 +87,14 @@ export interface SessionOptions {
   inboundMemory?: InboundMemory;
 }
 
+/** Builds the content of a sub-session (an HTML string), as `serve()`'s app builds a page. */
+export type SubsessionApp = (session: Session) => string | void | Promise<string | void>;
+
 interface QueuedMessage {
   /** Send order, so messages re-queued after a dropped write keep their place. */
   seq: number;
-  message: BonitoMessage;
+  /** A message of this session, or one a sub-session sends through it with its own envelope. */
+  message: BonitoMessage | SerializedMessage;
   /** What this message counts against `maxSendQueueBytes` while it waits in the queue. */
   bytes: number;
   resolve: () => void;
@@ -133,13 +143,24 @@ export class Session {
   private inFlightBytes = 0;
   /** Observables the frontend has not been told about yet; they ride in the next frame's session cache. */
   private unannounced: Observable<any>[] = [];
+  /** The session whose content contains this one; undefined for the root (the page). */
+  readonly parent: Session | undefined;
+  private readonly children = new Map<string, Session>();
+  /** A sub-session's content, run again when the frontend asks for it (GetSessionDOM). */
+  private app: SubsessionApp | undefined;
 
   constructor(
-    /** The transport carrying this session. */
+    /** The transport carrying this session (a sub-session's is its root's). */
     readonly connection: FrontendConnection,
-    options: SessionOptions = {},
+    options: SessionOptions & { parent?: Session } = {},
   ) {
     this.id = options.id ?? randomUUID();
+    this.parent = options.parent;
+    if (options.parent) {
+      // A sub-session shares its root's connection, settings and limits.
+      const { compressionEnabled, logger, limits, inboundMemory } = options.parent;
+      options = { ...options, compression: compressionEnabled, logger, limits, inboundMemory };
+    }
     this.compressionEnabled = options.compression ?? false;
     this.logger = options.logger ?? console;
     this.limits = {
@@ -150,6 +171,8 @@ export class Session {
     };
     this.inboundMemory = options.inboundMemory ?? (processInboundMemory ??= new InboundMemory(DEFAULT_MAX_INBOUND_BYTES));
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    // Frames arrive for the root only; it hands sub-sessions theirs.
+    if (this.parent) return;
     registerSessionLink(this, {
       receive: (frame) => this.receive(frame),
       opened: () => this.flushIfReady(),
@@ -162,6 +185,38 @@ export class Session {
 
   get status(): SessionStatus {
     return this.currentStatus;
+  }
+
+  /** "root" for a page's session, "sub" for a sub-session, as the frames name them. */
+  get sessionType(): SessionType {
+    return this.parent ? "sub" : "root";
+  }
+
+  /** The page's session: this one, or the root of the tree of sub-sessions it belongs to. */
+  get root(): Session {
+    return this.parent ? this.parent.root : this;
+  }
+
+  /**
+   * Show `app` in a new sub-session, in place of the page element whose `data-jscall-id` is
+   * `selector` (or inside it, with `replace: false`), as Bonito's `update_session_dom!`. The
+   * sub-session's observables, `evaljs` and updates work like a page's; it is ready once the
+   * frontend has loaded its content, and closes when that content leaves the page (the
+   * frontend sends CloseSession), when `close()` is called, or with its parent. Resolves once
+   * the content is queued.
+   */
+  async updateDom(selector: string, app: SubsessionApp, options: { replace?: boolean } = {}): Promise<Session> {
+    if (this.currentStatus === "closed") throw new Error(`session ${this.id} is closed`);
+    const sub = new Session(this.connection, { parent: this });
+    sub.app = app;
+    this.children.set(sub.id, sub);
+    try {
+      await sub.sendContent(selector, options.replace ?? true, "update");
+    } catch (error) {
+      await sub.close(`showing the sub-session failed: ${(error as Error).message}`, error as Error);
+      throw error;
+    }
+    return sub;
   }
 
   /** True once the frontend finished loading and the connection is open. */
@@ -179,7 +234,8 @@ export class Session {
     const observable = new Observable<T>(
       id,
       initial,
-      (oid, value) => this.send({ msg_type: MessageType.UpdateObservable, id: oid, payload: value }),
+      // Keys in the order Julia writes them (its Dict's), here and below: frames identical to Bonito's.
+      (oid, value) => this.send({ payload: value, id: oid, msg_type: MessageType.UpdateObservable }),
       this.logger,
     );
     this.observables.set(id, observable);
@@ -187,14 +243,14 @@ export class Session {
     // Registration is not a change: the value travels in a session cache (as Bonito does),
     // which the frontend registers without firing listeners. An empty FusedMessage carries
     // it when the frontend has already loaded and nothing else is being sent.
-    if (this.frontendLoaded) void this.send({ msg_type: MessageType.FusedMessage, payload: [] }).catch(() => {});
+    if (this.frontendLoaded) void this.send({ payload: [], msg_type: MessageType.FusedMessage }).catch(() => {});
     return observable;
   }
 
   /**
    * The session cache for the next frame: observables created since the last frame,
    * with their current values. Each is announced once.
-   * @internal used by the page bootstrap and by {@link write}
+   * @internal used by {@link takeInitialMessages} and by {@link write}
    */
   takeAnnouncements(): ObservableRef[] {
     const refs = this.unannounced.map((o) => new ObservableRef(o.id, o.value));
@@ -202,9 +258,29 @@ export class Session {
     return refs;
   }
 
+  /**
+   * What the page runs before it reports loaded, as Bonito's `get_messages!`: the observables
+   * created so far (for the cache) and the messages sent so far, which leave the queue now:
+   * they travel in the page itself.
+   * @internal used by the page bootstrap
+   */
+  takeInitialMessages(): { cache: ObservableRef[]; messages: Array<BonitoMessage | SerializedMessage> } {
+    const entries = this.takeQueue();
+    for (const entry of entries) entry.resolve();
+    return { cache: this.takeAnnouncements(), messages: entries.map((entry) => entry.message) };
+  }
+
+  /** Empties the queue, for messages that leave it other than by {@link write}. */
+  private takeQueue(): QueuedMessage[] {
+    const entries = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    return entries;
+  }
+
   /** Run JavaScript in the page (`Bonito` is in scope). Resolves when the transport has taken it. */
   evaljs(source: string): Promise<void> {
-    return this.send({ msg_type: MessageType.EvalJavascript, payload: new JSCode(source) });
+    return this.send({ payload: new JSCode(source), msg_type: MessageType.EvalJavascript });
   }
 
   /** Listen to errors and warnings the frontend reports. Returns an unsubscribe function. */
@@ -225,6 +301,10 @@ export class Session {
    * rejection never goes unhandled: ignoring the promise is safe, awaiting it still tells.
    */
   send(message: BonitoMessage): Promise<void> {
+    return this.enqueue(message);
+  }
+
+  private enqueue(message: BonitoMessage | SerializedMessage): Promise<void> {
     const sent =
       this.currentStatus === "closed"
         ? Promise.reject(new Error(`session ${this.id} is closed`))
@@ -298,37 +378,100 @@ export class Session {
     void this.close(error.message, error);
   }
 
-  /** End the session, close its connection and free its state. Idempotent. */
+  /**
+   * End the session and free its state, and its sub-sessions'. A root session also closes its
+   * connection; a sub-session leaves the connection to its root and tells the frontend to
+   * free it (`Bonito.free_session`), as Bonito does. Idempotent.
+   */
   async close(reason = "closed by the server", error?: Error): Promise<void> {
     if (this.currentStatus === "closed") return this.closed.then(() => undefined);
     this.currentStatus = "closed";
     this.updateHeldBytes();
-    const pending = this.queue;
-    this.queue = [];
-    this.queuedBytes = 0;
-    const closeError = new Error(`session ${this.id} closed before the message was sent: ${reason}`);
-    for (const entry of pending) entry.reject(closeError);
-    this.observables.clear();
-    this.unannounced = [];
+    this.free(`closed before the message was sent: ${reason}`);
+    await Promise.all([...this.children.values()].map((child) => child.close(reason)));
     this.reportListeners.clear();
     this.readyListeners.clear();
     this.resolveClosed(error ? { reason, error } : { reason });
+    if (this.parent) {
+      this.parent.children.delete(this.id);
+      const root = this.root;
+      if (root.isReady()) await root.evaljs(`Bonito.free_session(${JSON.stringify(this.id)});`).catch(() => {});
+      return;
+    }
     await this.connection.close(reason).catch((e) => this.logger.warn(`bonito: closing connection of session ${this.id} failed:`, e));
+  }
+
+  /** Drops observables and queued messages (rejected with `why`). */
+  private free(why: string): void {
+    const error = new Error(`session ${this.id} ${why}`);
+    for (const entry of this.takeQueue()) entry.reject(error);
+    this.observables.clear();
+    this.unannounced = [];
+  }
+
+  /** The session `id` among this one and its sub-sessions. */
+  private findSession(id: unknown): Session | undefined {
+    if (id === this.id) return this;
+    for (const child of this.children.values()) {
+      const found = child.findSession(id);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  /** Observable `id` of this session or of one of its sub-sessions. */
+  private findObservable(id: unknown): Observable<any> | undefined {
+    const own = typeof id === "string" ? this.observables.get(id) : undefined;
+    if (own) return own;
+    for (const child of this.children.values()) {
+      const found = child.findObservable(id);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  /**
+   * Sends this sub-session's content (UpdateSession) through the root, as Bonito's
+   * `update_session_dom!` ("update") and `update_subsession_dom!` ("refresh", the answer to
+   * GetSessionDOM): the HTML, wrapped as Bonito wraps a sub-session so the page can find it
+   * by the session id, with the messages sent so far; the observables created so far ride in
+   * the frame's cache. The keys are in the order Julia writes them. Resolves once the content
+   * is queued on the root.
+   */
+  private async sendContent(selector: string, replace: boolean, kind: "update" | "refresh"): Promise<void> {
+    const body = (await this.app!(this)) ?? "";
+    if (this.currentStatus === "closed") return;
+    const html = new RawHtml(
+      `<div id="${this.id}" class="bonito-fragment" data-jscall-id="subsession-application-dom" style="display:contents">${body}</div>`,
+    );
+    const entries = this.takeQueue();
+    const messages = entries.map((entry) => entry.message);
+    const update: BonitoMessage =
+      kind === "update"
+        ? { session_id: this.id, messages, replace, msg_type: MessageType.UpdateSession, session_status: "sub", html, dom_node_selector: selector }
+        : { session_id: this.id, messages, replace, msg_type: MessageType.UpdateSession, html, dom_node_selector: selector };
+    const envelope = new SerializedMessage(new SessionCache(this.id, "sub", this.takeAnnouncements()), update);
+    // Not awaited: before the page is served, the root's queue only empties into the page
+    // itself, which may be waiting for this very call to return.
+    this.parent!.root.enqueue(envelope).then(
+      () => entries.forEach((entry) => entry.resolve()),
+      (error: Error) => entries.forEach((entry) => entry.reject(error)),
+    );
   }
 
   private dispatch(message: BonitoMessage): void {
     switch (message.msg_type) {
       case MessageType.UpdateObservable: {
-        const observable = this.observables.get(message.id as string);
         // A late update for an observable freed meanwhile is a benign race, not an error.
-        observable?.receive(message.payload);
+        this.findObservable(message.id)?.receive(message.payload);
         return;
       }
       case MessageType.FusedMessage:
         for (const inner of message.payload as BonitoMessage[]) this.dispatch(inner);
         return;
       case MessageType.JSDoneLoading:
-        this.onFrontendLoaded(message);
+        // For this session or a sub-session; one freed meanwhile is ignored, as Bonito does.
+        this.findSession(message.session)?.onFrontendLoaded(message);
         return;
       case MessageType.PingPong:
         // A keep-alive: answered when the answer can go out at once, never queued (a client
@@ -340,11 +483,51 @@ export class Session {
         this.report(message);
         return;
       case MessageType.CloseSession:
-        void this.close("closed by the frontend");
+        this.closeFromFrontend(message);
+        return;
+      case MessageType.GetSessionDOM:
+        this.refreshFromFrontend(message);
         return;
       default:
         throw new ProtocolError(`message type "${message.msg_type}" is not one a frontend may send`);
     }
+  }
+
+  /**
+   * CloseSession, as Bonito answers it: a sub-session closes alone; the root closes unless
+   * `subsession` is "root", which empties it (its observables and queued messages are
+   * dropped) and keeps it open. An unknown session is ignored.
+   */
+  private closeFromFrontend(message: BonitoMessage): void {
+    const target = this.findSession(message.session);
+    if (!target) return;
+    if (target.parent || message.subsession !== "root") void target.close("closed by the frontend");
+    else target.free("emptied by the frontend (CloseSession with subsession \"root\")");
+  }
+
+  /**
+   * GetSessionDOM, as Bonito answers it: the sub-session's state is freed and its content
+   * built again and sent (UpdateSession, replacing the element named by `replace`). A session
+   * without content to send (the root, or an unknown one) is reported and ignored.
+   */
+  private refreshFromFrontend(message: BonitoMessage): void {
+    const target = this.findSession(message.session);
+    if (!target?.app) {
+      const id = String(message.session).slice(0, 80);
+      this.logger.warn(`bonito: session ${this.id}: the frontend asked for the content of session ${id}, which has none to send`);
+      return;
+    }
+    void target.refresh(message.replace as string);
+  }
+
+  private async refresh(selector: string): Promise<void> {
+    this.free("re-rendered for the frontend (GetSessionDOM)");
+    await Promise.all([...this.children.values()].map((child) => child.close("parent re-rendered")));
+    this.currentStatus = "displayed";
+    this.frontendLoaded = false;
+    await this.sendContent(selector, true, "refresh").catch((error: Error) =>
+      this.logger.warn(`bonito: session ${this.id}: sending its content again failed: ${error.message}`),
+    );
   }
 
   private onFrontendLoaded(message: BonitoMessage): void {
@@ -358,6 +541,8 @@ export class Session {
   }
 
   private report(message: BonitoMessage): void {
+    // The frontend is one page: its reports go to the root's listeners, whichever session they concern.
+    if (this.parent) return this.root.report(message);
     const report: FrontendReport = {
       kind: message.msg_type === MessageType.JavascriptWarning ? "warning" : "error",
       message: String(message.message ?? ""),
@@ -395,14 +580,23 @@ export class Session {
     }
   }
 
-  /** Write queued messages as one frame (a FusedMessage when there are several). */
+  /**
+   * Write queued messages as one frame (a FusedMessage when there are several). A sub-session's
+   * message sent through this session is a frame of its own when alone, and nested with its
+   * envelope in the FusedMessage otherwise, as Bonito lays them out.
+   */
   private write(batch: QueuedMessage[]): void {
-    const message: BonitoMessage =
-      batch.length === 1 ? batch[0]!.message : { msg_type: MessageType.FusedMessage, payload: batch.map((e) => e.message) };
+    const only = batch.length === 1 ? batch[0]!.message : undefined;
     let frame: Uint8Array;
     try {
-      const cache = this.takeAnnouncements();
-      frame = encodeServerFrame(this.id, message, this.compressionEnabled, cache.length > 0 ? { cache } : undefined);
+      if (only instanceof SerializedMessage) {
+        const { cache, message } = only;
+        frame = encodeServerFrame(cache.sessionId, message as BonitoMessage, this.compressionEnabled, { sessionType: cache.sessionType, cache: cache.objects });
+      } else {
+        const message: BonitoMessage = only ?? { payload: batch.map((e) => e.message), msg_type: MessageType.FusedMessage };
+        const cache = this.takeAnnouncements();
+        frame = encodeServerFrame(this.id, message, this.compressionEnabled, { sessionType: this.sessionType, cache });
+      }
     } catch (error) {
       for (const entry of batch) entry.reject(error as Error);
       return;
