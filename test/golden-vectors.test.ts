@@ -25,6 +25,8 @@ import {
   type SessionType,
 } from "../src/protocol/index.js";
 import { BonitoRuntime } from "../src/frontend/runtime.js";
+import { Session } from "../src/session/session.js";
+import { MemoryConnection } from "./helpers/memory-connection.js";
 
 interface Vector {
   name: string;
@@ -142,6 +144,28 @@ describe("golden vectors: frontend → server, as Bonito's JavaScript writes the
     });
     it(`${vector.name}: our server's decoder reads Bonito's bytes`, () => {
       assert.deepEqual(decodeClientFrame(fromHex(vector.hex), vector.compression), build(vector.decoded ?? vector.message));
+    });
+  }
+});
+
+describe("our Session writes Julia's frames", () => {
+  for (const compression of [false, true]) {
+    it(`UpdateObservable, FusedMessage and PingPong frames are byte-identical (compression ${compression ? "on" : "off"})`, async () => {
+      const connection = new MemoryConnection();
+      const session = new Session(connection, { id: golden.rootSessionId, compression });
+      await connection.attach(session, undefined as never);
+      const count = session.observable(5, "12");
+      session.takeInitialMessages();
+      connection.connect();
+      await connection.receive({ msg_type: "8", session: session.id, message: "", exception: "nothing", stacktrace: "" }, compression);
+      await count.set(5);
+      await connection.receive({ msg_type: "11" }, compression);
+      const expected = compression ? ["update-observable-int-gzip"] : ["update-observable-int", "ping-pong"];
+      const written = connection.written.map(hex);
+      for (const name of expected) {
+        const v = golden.vectors.find((x) => x.name === name && x.direction === "server-to-frontend")!;
+        assert.ok(written.includes(v.hex), `${name} not among the frames the session wrote`);
+      }
     });
   }
 });

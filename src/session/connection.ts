@@ -53,8 +53,9 @@ export interface ConnectionHost {
 }
 
 /**
- * A script the page loads (after the runtime, before {@link FrontendConnection.setupConnection}
- * runs): the browser side of a connection. The host serves `file` at `/bonito/<name>`.
+ * A script the page loads as a module script (after the runtime, before
+ * {@link FrontendConnection.setupConnection} runs, in document order, as Bonito loads its own):
+ * the browser side of a connection. The host serves `file` at `/bonito/<name>`.
  */
 export interface BrowserAsset {
   /** File name under the host's asset path: lowercase letters, digits and dashes, ending in `.js`. */
