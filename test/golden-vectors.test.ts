@@ -211,6 +211,24 @@ describe("our runtime reads Julia's frames", () => {
     });
   }
 
+  it("init_session still takes a single message, base64 or bytes (the layout this library sent before)", async () => {
+    for (const asBase64 of [false, true]) {
+      const { bonito, sent } = runtime(false);
+      const frame = encodeServerFrame(golden.rootSessionId, { msg_type: "9", payload: [] }, false, { cache: [new ObservableRef("old", 1)] });
+      await bonito.init_session(golden.rootSessionId, asBase64 ? Buffer.from(frame).toString("base64") : frame, "root", false);
+      assert.equal(bonito.observable("old").value, 1);
+      assert.deepEqual(sent.map((m) => [m.msg_type, m.exception]), [["8", "nothing"]]);
+    }
+  });
+
+  it("a broken initial frame is reported in JSDoneLoading, as Bonito reports it", async () => {
+    const { bonito, sent } = runtime(false);
+    await bonito.init_session(golden.rootSessionId, Uint8Array.of(0xc1), "root", false);
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]!.msg_type, "8");
+    assert.match(String(sent[0]!.exception), /ProtocolError/);
+  });
+
   it("runs OnjsCallback, UpdateObservable and EvalJavascript with observables from session caches", async () => {
     const { bonito, sent, logged, deliver } = runtime(false);
     await bonito.init_session(golden.rootSessionId, null, "root", false);
