@@ -7,8 +7,9 @@
  * from a Bonito.jl 5.x checkout. Chromium loads our page from our `serve()`, except that
  * `/bonito/runtime.js` is answered with that bundle; our WebSocket and WebRTC glue then drive
  * Bonito's runtime. For each transport and compression setting it checks that the page loads
- * with no error report, that observables, typed arrays, updates both ways, `evaljs` and a
- * sub-session (shown, then removed from the page) work, and prints one line per setting.
+ * with no error report, that observables, typed arrays (a large, 8-byte-aligned one too),
+ * updates both ways, `evaljs` and a sub-session (shown, then removed from the page) work, and
+ * prints one line per setting.
  * Exits 1 if any check failed.
  */
 import { readFile } from "node:fs/promises";
@@ -94,6 +95,16 @@ async function runScenario(browser: TestBrowser, bundle: Buffer, transport: "web
     await until("the page's updates", () => received.length >= 2);
     const shown = received.map((value) => [(value as object).constructor.name, Array.from(value as ArrayLike<number>)]);
     expect(outcome, "page→server typed arrays", shown, [["Float32Array", [1.5, -2]], ["Uint8Array", [0, 255]]]);
+
+    // A typed array of 64 KiB or more: our envelope pads it to an 8-byte boundary; Bonito's runtime must read it the same.
+    const big = Float64Array.from({ length: 100_003 }, (_, i) => i * 0.5);
+    await root!.observable<Float64Array>(new Float64Array(), "wave").set(big);
+    await page.waitForFunction(() => (window as any).Bonito.lookup_global_object("wave").value.length === 100_003, null, { timeout: TIMEOUT_MS });
+    const tail = await page.evaluate(() => {
+      const wave = (window as any).Bonito.lookup_global_object("wave").value;
+      return [wave.constructor.name, wave[0], wave[1], wave[100_002]];
+    });
+    expect(outcome, "large aligned Float64Array", tail, ["Float64Array", 0, 0.5, 50_001]);
 
     await root!.evaljs("window.__evaljs += 1;");
     await page.waitForFunction(() => (window as any).__evaljs === 2, null, { timeout: TIMEOUT_MS });
