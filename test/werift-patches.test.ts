@@ -6,11 +6,12 @@
  * upgrade: a failing canary means werift fixed it (drop the patch); a failing check means
  * the patch no longer fits (fix it). Then add the version to TESTED_WERIFT_VERSIONS.
  */
-import { describe, it, type TestContext } from "node:test";
+import { describe, it, before, after, type TestContext } from "node:test";
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import { readFileSync } from "node:fs";
-import { DtlsClient, DtlsServer, RTCDtlsTransport, RTCPeerConnection, StunProtocol, UdpTransport, } from "werift";
+import { DtlsClient, DtlsServer, RTCDtlsTransport, RTCPeerConnection, StunProtocol, UdpTransport, type Connection } from "werift";
 import {
   applyWeriftPatches,
   untestedWeriftMessage,
@@ -23,6 +24,9 @@ import { finishedRecordSequence } from "../src/webrtc/backends/werift/patches/dt
 import { watchDtlsTransports } from "../src/webrtc/backends/werift/patches/dtls-transports.js";
 import { UDP_SOCKET_BUFFER_BYTES, udpSocketsOf } from "../src/webrtc/backends/werift/patches/udp-buffers.js";
 import { loadedWeriftVersion, TESTED_WERIFT_VERSIONS } from "../src/webrtc/backends/werift/patches/version.js";
+import { forgetFallbackStunServers } from "../src/webrtc/backends/werift/patches/no-default-stun.js";
+import { startTurnServer, type TurnServer } from "./helpers/coturn.js";
+import { spawnScript } from "./helpers/process.js";
 import { connectBackendPairAlone, type BackendPair } from "./helpers/backend-pair.js";
 import { within } from "./helpers/payload.js";
 import { connectWeriftPeers, type WeriftPeers } from "./helpers/werift-peers.js";
@@ -428,6 +432,76 @@ describe("werift patch udp-buffers", { timeout: 60_000 }, () => {
   });
 });
 
+// ---- STUN fallback ------------------------------------------------------------
+
+/** werift's ICE connection of a data-channel-only peer (made by createDataChannel). */
+function iceConnectionOf(pc: RTCPeerConnection): Connection {
+  const [transport] = pc.iceTransports;
+  assert.ok(transport, "werift made an ICE transport");
+  return transport.connection as Connection;
+}
+
+describe("werift patch no-default-stun", { timeout: 30_000 }, () => {
+  it("canary: werift still falls back to a public STUN server when none is configured", (t) => {
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    t.after(() => pc.close());
+    pc.createDataChannel("bonito");
+    assert.deepEqual(iceConnectionOf(pc).stunServer, ["stun.l.google.com", 19302]);
+  });
+
+  it("with the patch, gathering knows no STUN server unless one was configured", async (t) => {
+    const pc = new RTCPeerConnection({ iceServers: [] });
+    t.after(() => pc.close());
+    await withPatches(true, async () => applyWeriftPatches(pc));
+    pc.createDataChannel("bonito");
+    await pc.setLocalDescription(await pc.createOffer());
+    assert.equal(iceConnectionOf(pc).stunServer, undefined);
+    // A configured one stays.
+    const configured = new RTCPeerConnection({ iceServers: [{ urls: "stun:127.0.0.1:3478" }] });
+    t.after(() => configured.close());
+    configured.createDataChannel("bonito");
+    forgetFallbackStunServers(configured);
+    assert.deepEqual(iceConnectionOf(configured).stunServer, ["127.0.0.1", 3478]);
+  });
+});
+
+// ---- TURN allocations ------------------------------------------------------------
+
+describe("werift patch turn-allocation", { timeout: 60_000 }, () => {
+  let granting: TurnServer;
+  let refusing: TurnServer;
+  before(async () => {
+    granting = await startTurnServer();
+    refusing = await startTurnServer({ refuseAllocations: true });
+  });
+  after(async () => {
+    await granting?.stop();
+    await refusing?.stop();
+  });
+
+  /** Run the fixture against `turn`; resolves with its exit code and how many relayed candidates it gathered. */
+  async function gatherAndClose(turn: TurnServer, patched: boolean): Promise<{ code: number | null; relayed: number }> {
+    const { urls, username, credential } = turn.iceServer();
+    const child = spawnScript(fileURLToPath(new URL("./fixtures/werift-turn-exit.js", import.meta.url)), [urls, username, credential], patched ? {} : { [WERIFT_PATCHES_ENV]: "0" });
+    const exited = new Promise<number | null>((resolve) => child.process.once("exit", (code) => resolve(code)));
+    const relayed = Number((await child.waitFor(/^GATHERED (\d+)/, 30_000))[1]);
+    return { code: await within(exited, 10_000, "the fixture exits"), relayed };
+  }
+
+  it("canary: a process whose werift used a relay stays alive after closing (the refresh timer holds it)", async () => {
+    assert.deepEqual(await gatherAndClose(granting, false), { code: 3, relayed: 1 });
+  });
+
+  it("canary: a refused allocation leaves its socket open and the process alive", async () => {
+    assert.deepEqual(await gatherAndClose(refusing, false), { code: 3, relayed: 0 });
+  });
+
+  it("with the patch, the process ends by itself after a granted and after a refused allocation", async () => {
+    assert.deepEqual(await gatherAndClose(granting, true), { code: 0, relayed: 1 });
+    assert.deepEqual(await gatherAndClose(refusing, true), { code: 0, relayed: 0 });
+  });
+});
+
 // ---- applyWeriftPatches ---------------------------------------------------------
 
 /** A logger that keeps what it is given. */
@@ -449,7 +523,7 @@ describe("applyWeriftPatches", () => {
     const { warnings, errors, logger } = recordingLogger();
     const pc = new RTCPeerConnection({ iceServers: [] });
     t.after(() => pc.close());
-    assert.deepEqual(await withPatches(true, async () => applyWeriftPatches(pc, { logger })), ["dtls-record-sequence", "udp-buffers", "dtls-early-datagrams", "dtls-early-start"]);
+    assert.deepEqual(await withPatches(true, async () => applyWeriftPatches(pc, { logger })), ["dtls-record-sequence", "udp-buffers", "dtls-early-datagrams", "dtls-early-start", "no-default-stun", "turn-allocation"]);
     const off = new RTCPeerConnection({ iceServers: [] });
     t.after(() => off.close());
     assert.deepEqual(await withPatches(false, async () => applyWeriftPatches(off, { logger })), []);

@@ -9,11 +9,11 @@ import { deliverFrame, type BonitoContract } from "./contract.js";
 import { FramedChannel, type ChannelPort, type CloseInfo } from "../webrtc/channel/index.js";
 import { negotiateAsAnswerer, type DataChannelLike, type PeerConnectionLike } from "../webrtc/negotiation.js";
 import { DEFAULT_NEGOTIATION_TIMEOUT_MS, DEFAULT_SIGNALING_JOIN_TIMEOUT_MS } from "../core/constants.js";
-import type { WebRTCBootstrap } from "../webrtc/options.js";
+import type { IceTransportPolicy, WebRTCBootstrap } from "../webrtc/options.js";
 
 /** What the page (or Node) provides: its WebRTC and WebSocket implementations. */
 export interface WebRTCPlatform {
-  createPeerConnection(iceServers: WebRTCBootstrap["iceServers"]): PeerConnectionLike;
+  createPeerConnection(iceServers: WebRTCBootstrap["iceServers"], policy?: IceTransportPolicy): PeerConnectionLike;
   wrapChannel(channel: DataChannelLike, pc: PeerConnectionLike): ChannelPort;
   closePeerConnection(pc: PeerConnectionLike): void;
   WebSocket: WebSocketConstructor;
@@ -56,7 +56,7 @@ export async function connectWebRTCFrontend(
       // Joining is one round trip; it gets its own bound so a short ICE timeout does not cut it.
       timeoutMs: Math.max(timeoutMs, DEFAULT_SIGNALING_JOIN_TIMEOUT_MS),
     });
-    pc = platform.createPeerConnection(config.iceServers);
+    pc = platform.createPeerConnection(config.iceServers, config.iceTransportPolicy);
     const dataChannel = await negotiateAsAnswerer(pc, signaling, { timeoutMs });
     channel = new FramedChannel(platform.wrapChannel(dataChannel, pc), config.channel);
   } catch (error) {

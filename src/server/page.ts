@@ -24,7 +24,7 @@ export interface PageParts {
  * `Bonito` must be module scripts too.
  */
 export function renderPage({ session, bootstrap, assets, body, title }: PageParts): string {
-  const scripts = [RUNTIME_ASSET, ...assets].map((asset) => `<script type="module" src="${ASSET_PATH_PREFIX}${asset.name}"></script>`).join("\n");
+  const scripts = [RUNTIME_ASSET, ...assets].map((asset) => `<script type="module" src="${ASSET_PATH_PREFIX.slice(1)}${asset.name}"></script>`).join("\n");
   const init = `Bonito.init_session(${JSON.stringify(session.id)}, ${initBytes(bootstrap.init)}, "root", ${session.compressionEnabled});`;
   const setup = session.connection.setupConnection(session) ?? "";
   return `<!doctype html>

@@ -7,7 +7,8 @@
  *   and `*.localhost`, and those listed in `allowedHosts` (`.example.com` also allows every
  *   subdomain; `"*"` allows any name).
  * - **Origin** (cross-site sockets): browsers send the page's origin with every WebSocket;
- *   a socket is accepted from the server's own origin (the same host and port as `Host`),
+ *   a socket is accepted from the server's own origin (the same host and port as `Host`, or
+ *   the public origin behind a proxy: `publicUrl`, or `X-Forwarded-*` with `trustProxy`),
  *   from those listed in `allowedOrigins` (`"*"`: any), or with no `Origin` at all (not a
  *   browser, so no page to protect). `Origin: null` (sandboxed frames, files) is refused.
  */
@@ -32,8 +33,12 @@ export function refuseHost(request: IncomingMessage, policy: RequestPolicy): str
   return `the host ${JSON.stringify(name)} is not allowed: add it to serve({ allowedHosts })`;
 }
 
-/** Why the socket `request` opens may not be accepted (naming the option that would allow it), or null. */
-export function refuseOrigin(request: IncomingMessage, policy: RequestPolicy): string | null {
+/**
+ * Why the socket `request` opens may not be accepted (naming the option that would allow it),
+ * or null. `ownOrigin` is the server's origin as the request names it (behind a proxy: the
+ * public one); without it, the `Host` header's.
+ */
+export function refuseOrigin(request: IncomingMessage, policy: RequestPolicy, ownOrigin?: string): string | null {
   const origin = request.headers.origin;
   if (origin === undefined || policy.allowedOrigins === "*") return null;
   let url: URL;
@@ -42,7 +47,7 @@ export function refuseOrigin(request: IncomingMessage, policy: RequestPolicy): s
   } catch {
     return `the Origin ${JSON.stringify(origin)} is not allowed`;
   }
-  if (url.origin !== "null" && url.host === request.headers.host?.toLowerCase()) return null;
+  if (url.origin !== "null" && (url.host === request.headers.host?.toLowerCase() || url.origin === ownOrigin)) return null;
   if (policy.allowedOrigins.some((allowed) => sameOrigin(allowed, url))) return null;
   return `the Origin ${JSON.stringify(origin)} is not allowed: add it to serve({ allowedOrigins })`;
 }

@@ -51,6 +51,11 @@ export class UpgradeRouter {
     return this.requests.add(path, handler);
   }
 
+  /** Whether a route claims the upgrade `request` (so the caller can leave the others to someone else). */
+  claimsUpgrade(request: IncomingMessage): boolean {
+    return this.upgrades.match(pathOf(request)) !== undefined;
+  }
+
   /** Handle one upgrade: route it, or answer 404 and close the socket. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     // A client that resets meanwhile must not raise an unhandled 'error'.
@@ -65,6 +70,11 @@ export class UpgradeRouter {
     } catch {
       socket.destroy();
     }
+  }
+
+  /** Whether a route claims the plain request `request`. */
+  claimsRequest(request: IncomingMessage): boolean {
+    return this.requests.match(pathOf(request)) !== undefined;
   }
 
   /** Handle one plain request if a route claims it; returns whether one did. */

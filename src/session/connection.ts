@@ -35,11 +35,22 @@ export type RequestHandler = (request: IncomingMessage, response: ServerResponse
  * What the host (see `serve()`) offers a connection when a session is created. One host
  * object per session: `baseUrl` is the address under which this session's frontend reached
  * the host.
+ *
+ * Paths and URLs: route your endpoints below `basePath` (where the app is mounted on the
+ * server), give a Node frontend the absolute URL `new URL(relative, baseUrl)` and the page
+ * the relative path itself (the page resolves it against its own address, which stays right
+ * behind a proxy that rewrites host, scheme or path).
  */
 export interface ConnectionHost {
   readonly httpServer: HttpServer | HttpsServer;
-  /** Absolute base URL of the host as this session's frontend reaches it, with a trailing slash. */
+  /**
+   * Absolute base URL of the app as this session's frontend reaches it, with a trailing
+   * slash: from the request's `Host` and scheme, a trusted proxy's `X-Forwarded-*`, or the
+   * configured public URL. Never a wildcard address such as `0.0.0.0`.
+   */
   readonly baseUrl: string;
+  /** Path of the app on the HTTP server, with leading and trailing slash (`/` unless mounted elsewhere). */
+  readonly basePath: string;
   /** Where the connection reports what it cannot throw to a caller. */
   readonly logger: Logger;
   /**

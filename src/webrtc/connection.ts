@@ -7,15 +7,23 @@
 import { DEFAULT_MAX_FRAME_SIZE, DEFAULT_NEGOTIATION_TIMEOUT_MS, DEFAULT_SIGNALING_PATH } from "../core/constants.js";
 import { FrontendConnection, type BrowserAsset, type ConnectionHost } from "../session/connection.js";
 import type { Session } from "../session/session.js";
+import { webSocketUrl } from "../core/urls.js";
 import { FramedChannel, type FramedChannelOptions } from "./channel/index.js";
 import { SignalingServer, type Room } from "../signaling/server.js";
 import { negotiateAsOfferer, NegotiationError, type PeerConnectionLike } from "./negotiation.js";
 import { checkBackendName, loadBackend, DEFAULT_BACKEND, type BackendName, type WebRTCBackend } from "./backends/index.js";
-import type { IceServer, WebRTCBootstrap } from "./options.js";
+import type { IceServer, IceTransportPolicy, WebRTCBootstrap } from "./options.js";
 
 export interface WebRTCConnectionOptions {
-  /** STUN/TURN servers. Default `[]`: host candidates only (loopback and LAN). See the README for real networks. */
-  iceServers?: IceServer[];
+  /**
+   * STUN/TURN servers, for the server peer and its frontend alike. Default `[]`: host
+   * candidates only (loopback and LAN). A function is called once per session, e.g. to give
+   * each session its own short-lived TURN credential (see `turnCredentials`). See the README
+   * for real networks.
+   */
+  iceServers?: IceServer[] | ((session: Session) => IceServer[]);
+  /** `"relay"` to use TURN relays only, on both peers. Default `"all"`. */
+  iceTransportPolicy?: IceTransportPolicy;
   /** ICE + DTLS + channel open must complete within this time. Default 15 s. */
   negotiationTimeoutMs?: number;
   /** A signaling server of your own (e.g. standalone on its own port). Default: one routed on the host's HTTP server. */
@@ -60,6 +68,9 @@ export class WebRTCConnection extends FrontendConnection {
   private pc: PeerConnectionLike | undefined;
   private channel: FramedChannel | undefined;
   private bootstrap: WebRTCBootstrap | undefined;
+  private iceServers: IceServer[] = [];
+  /** The signaling URL as the page gets it: relative to the page when routed on the host. */
+  private pagePath = "";
   private readonly negotiationAbort = new AbortController();
 
   constructor(options: WebRTCConnectionOptions = {}) {
@@ -67,6 +78,7 @@ export class WebRTCConnection extends FrontendConnection {
     this.options = options;
     // An unknown name throws here; a stack that will not load fails the first attach (below).
     this.requestedBackend = checkBackendName(options.backend ?? DEFAULT_BACKEND);
+    checkIceTransportPolicy(options.iceTransportPolicy);
     this.backendLoading = loadBackend(this.requestedBackend);
     // Reported by attach; a connection that is never attached must not raise an unhandled rejection.
     this.backendLoading.catch(() => {});
@@ -80,10 +92,16 @@ export class WebRTCConnection extends FrontendConnection {
   protected async prepare(session: Session, host: ConnectionHost): Promise<WebRTCBootstrap> {
     // Before the bootstrap goes out: a stack that is not installed fails the session now, with its install hint.
     this.backend = await this.backendLoading;
-    const path = this.options.signalingPath ?? DEFAULT_SIGNALING_PATH;
+    // Relative to the app: the page resolves it against its own address, the server routes it below basePath.
+    const relativePath = (this.options.signalingPath ?? DEFAULT_SIGNALING_PATH).replace(/^\//, "");
     const own = this.options.signaling;
-    const room = own ? await own.openRoom(session.id) : await routedSignalingFor(host, path).openRoom(session.id, { url: signalingUrl(host, path) });
+    const room = own
+      ? await own.openRoom(session.id)
+      : await routedSignalingFor(host, `${host.basePath}${relativePath}`).openRoom(session.id, { url: webSocketUrl(host.baseUrl, relativePath) });
+    this.pagePath = own ? room.url : relativePath;
     this.room = room;
+    const iceServers = this.options.iceServers ?? [];
+    this.iceServers = typeof iceServers === "function" ? iceServers(session) : iceServers;
     room.onFrontendJoined(() => void this.negotiate(room, host));
     room.onClose((reason) => {
       // Before negotiation starts, losing the room means the frontend can never connect.
@@ -98,7 +116,8 @@ export class WebRTCConnection extends FrontendConnection {
       type: "webrtc",
       signalingUrl: room.url,
       token: room.token,
-      iceServers: this.options.iceServers ?? [],
+      iceServers: this.iceServers,
+      ...(this.options.iceTransportPolicy ? { iceTransportPolicy: this.options.iceTransportPolicy } : {}),
       timeoutMs: this.options.negotiationTimeoutMs ?? DEFAULT_NEGOTIATION_TIMEOUT_MS,
       channel: this.options.channel ?? {},
     };
@@ -111,9 +130,8 @@ export class WebRTCConnection extends FrontendConnection {
 
   setupConnection(session: Session): string {
     if (!this.bootstrap) throw new Error("WebRTCConnection.setupConnection called before attach");
-    // The page resolves the signaling path against its own location, so it works behind a proxy.
-    const url = new URL(this.bootstrap.signalingUrl);
-    const config = { ...this.bootstrap, signalingUrl: url.pathname + url.search, sessionId: session.id, compression: session.compressionEnabled };
+    // The page resolves a routed endpoint's relative path against its own location, so it works behind a proxy.
+    const config = { ...this.bootstrap, signalingUrl: this.pagePath, sessionId: session.id, compression: session.compressionEnabled };
     return `BonitoWebRTC.connect(${JSON.stringify(config)}, Bonito);`;
   }
 
@@ -140,7 +158,10 @@ export class WebRTCConnection extends FrontendConnection {
   /** The frontend joined the room: offer, and once the channel opens hand it to the session. */
   private async negotiate(room: Room, host: ConnectionHost): Promise<void> {
     const backend = this.backend!;
-    const pc = backend.createPeerConnection(this.options.iceServers ?? [], host.logger);
+    const pc = backend.createPeerConnection(this.iceServers, {
+      logger: host.logger,
+      ...(this.options.iceTransportPolicy ? { policy: this.options.iceTransportPolicy } : {}),
+    });
     this.pc = pc;
     try {
       const dataChannel = await negotiateAsOfferer(pc, room, {
@@ -174,9 +195,9 @@ export class WebRTCConnection extends FrontendConnection {
   }
 }
 
-/** The signaling endpoint as the frontend that reached the host at `host.baseUrl` sees it. */
-function signalingUrl(host: ConnectionHost, path: string): string {
-  const url = new URL(path, host.baseUrl);
-  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  return url.href;
+
+/** Throws a clear error for an `iceTransportPolicy` other than "all" or "relay". */
+function checkIceTransportPolicy(policy: unknown): void {
+  if (policy === undefined || policy === "all" || policy === "relay") return;
+  throw new TypeError(`iceTransportPolicy must be "all" or "relay", got ${JSON.stringify(policy) ?? String(policy)}`);
 }

@@ -8,6 +8,13 @@ export interface IceServer {
   credential?: string;
 }
 
+/**
+ * Which candidates ICE may use, as in the W3C `RTCIceTransportPolicy`: `"all"`, or `"relay"`
+ * for TURN relays only (the peers' addresses stay hidden from each other, and traffic always
+ * goes through the relay).
+ */
+export type IceTransportPolicy = "all" | "relay";
+
 /** Largest data-channel message we advertise and send; werift's default of 64 KiB is kept as the fragment cap. */
 export const ADVERTISED_MAX_MESSAGE_SIZE = 262_144;
 
@@ -20,6 +27,8 @@ export interface WebRTCBootstrap {
   token: string;
   /** STUN/TURN servers the frontend should use (empty on a LAN or loopback). */
   iceServers: IceServer[];
+  /** Which candidates the frontend may use; absent means `"all"`. */
+  iceTransportPolicy?: IceTransportPolicy;
   /** How long the frontend waits for ICE/DTLS before it gives up, in ms. */
   timeoutMs: number;
   /** Framing and liveness settings both sides must agree on. */

@@ -16,6 +16,7 @@ import { createToken, digestToken, tokenMatches } from "../core/tokens.js";
 import { DEFAULT_MAX_FRAME_SIZE, DEFAULT_RECONNECT_WINDOW_MS, WEBSOCKET_PATH_PREFIX } from "../core/constants.js";
 import { FrontendConnection, type BrowserAsset, type ConnectionBootstrap, type ConnectionHost } from "../session/connection.js";
 import type { Session } from "../session/session.js";
+import { webSocketUrl } from "../core/urls.js";
 
 export interface WebSocketConnectionOptions {
   /** Largest frame accepted from the frontend; a bigger one closes the session. Default 256 MiB. */
@@ -52,7 +53,8 @@ export class WebSocketConnection extends FrontendConnection {
   private socket: WebSocket | undefined;
   private unroute: (() => void) | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  private path = "";
+  /** The socket's path relative to the app (the page resolves it against its own address). */
+  private relativePath = "";
   private readonly secret = createToken();
   private readonly secretDigest = digestToken(this.secret);
 
@@ -63,22 +65,20 @@ export class WebSocketConnection extends FrontendConnection {
   }
 
   protected async prepare(session: Session, host: ConnectionHost): Promise<WebSocketBootstrap> {
-    this.path = `${WEBSOCKET_PATH_PREFIX}${session.id}`;
+    this.relativePath = `${WEBSOCKET_PATH_PREFIX.slice(1)}${session.id}`;
     const server = new WebSocketServer({ noServer: true, maxPayload: this.frameLimit });
     this.server = server;
-    this.unroute = host.routeUpgrade(this.path, (request, socket, head) => {
+    this.unroute = host.routeUpgrade(`${host.basePath}${this.relativePath}`, (request, socket, head) => {
       if (this.isClosing) return void socket.destroy();
       if (!this.hasSecret(request)) return refuse(socket, 403, "Forbidden");
       server.handleUpgrade(request, socket, head, (ws) => this.accept(ws, socket, head.byteLength));
     });
-    const url = new URL(this.socketPath, host.baseUrl);
-    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    return { type: "websocket", url: url.href };
+    return { type: "websocket", url: webSocketUrl(host.baseUrl, this.socketPath) };
   }
 
-  /** The socket's path with the secret that lets it in. */
+  /** The socket's path, relative to the app, with the secret that lets it in. */
   private get socketPath(): string {
-    return `${this.path}?${SECRET_PARAMETER}=${this.secret}`;
+    return `${this.relativePath}?${SECRET_PARAMETER}=${this.secret}`;
   }
 
   private hasSecret(request: IncomingMessage): boolean {

@@ -28,13 +28,20 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
+export interface LaunchOptions {
+  /** Another Chromium executable, e.g. a wrapper that runs it inside a network namespace. */
+  executablePath?: string;
+  /** Flags on top of the usual ones. */
+  extraArgs?: string[];
+}
+
 /** Start a browser; always `close()` it (it removes the profile too). */
-export async function launchBrowser(): Promise<TestBrowser> {
+export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBrowser> {
   const profile = await mkdtemp(join(tmpdir(), "bonito-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM_PATH,
+    executablePath: options.executablePath ?? CHROMIUM_PATH,
     headless: true,
-    args: ARGS,
+    args: [...ARGS, ...(options.extraArgs ?? [])],
     timeout: 30_000,
   });
   return {

@@ -13,15 +13,21 @@ export interface Child {
   stop(): Promise<void>;
 }
 
-/** Run `test/fixtures/<name>.js` (compiled) with `args`. */
-export function spawnFixture(name: string, args: string[] = []): Child {
-  return spawnScript(fileURLToPath(new URL(`../fixtures/${name}.js`, import.meta.url)), args);
+/** Run `test/fixtures/<name>.js` (compiled) with `args`; inside the network namespace `netns` when given. */
+export function spawnFixture(name: string, args: string[] = [], options: { netns?: string } = {}): Child {
+  return spawnScript(fileURLToPath(new URL(`../fixtures/${name}.js`, import.meta.url)), args, {}, options.netns);
 }
 
-/** Run the compiled script at `script` (an absolute path) with `args` and extra environment. */
-export function spawnScript(script: string, args: string[] = [], env: Record<string, string> = {}): Child {
+/**
+ * Run the compiled script at `script` (an absolute path) with `args` and extra environment,
+ * inside the network namespace `netns` when given (`ip netns exec` execs Node itself, so the
+ * child is still the Node process).
+ */
+export function spawnScript(script: string, args: string[] = [], env: Record<string, string> = {}, netns?: string): Child {
   const name = script;
-  const child = spawn(process.execPath, [script, ...args], { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, ...env } });
+  const command = [process.execPath, script, ...args];
+  if (netns) command.unshift("ip", "netns", "exec", netns);
+  const child = spawn(command[0]!, command.slice(1), { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, ...env } });
   const lines: string[] = [];
   const waiters = new Set<() => void>();
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));

@@ -6,6 +6,7 @@
 import { connectWebRTCFrontend, type WebRTCFrontendConfig, type WebRTCFrontendLink } from "../webrtc.js";
 import { wrapW3CChannel } from "../../webrtc/channel/w3c-port.js";
 import type { BonitoContract } from "../contract.js";
+import { webSocketUrl } from "../../core/urls.js";
 import type { WebSocketConstructor } from "../../signaling/client.js";
 
 const BonitoWebRTC = {
@@ -13,13 +14,11 @@ const BonitoWebRTC = {
   current: undefined as WebRTCFrontendLink | undefined,
   /** Why the last attempt failed, if it did. */
   lastError: undefined as Error | undefined,
-  /** Connect the page's session; `config.signalingUrl` may be a path, resolved against the page's location. */
+  /** Connect the page's session; `config.signalingUrl` may be relative, resolved against the page's location. */
   async connect(config: WebRTCFrontendConfig, bonito: BonitoContract): Promise<WebRTCFrontendLink | undefined> {
-    const url = new URL(config.signalingUrl, location.href);
-    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     try {
-      const link = await connectWebRTCFrontend({ ...config, signalingUrl: url.href }, bonito, {
-        createPeerConnection: (iceServers) => new RTCPeerConnection({ iceServers }) as never,
+      const link = await connectWebRTCFrontend({ ...config, signalingUrl: webSocketUrl(location.href, config.signalingUrl) }, bonito, {
+        createPeerConnection: (iceServers, policy = "all") => new RTCPeerConnection({ iceServers, iceTransportPolicy: policy }) as never,
         wrapChannel: (channel, pc) => wrapW3CChannel(channel as unknown as RTCDataChannel, pc as unknown as RTCPeerConnection),
         closePeerConnection: (pc) => (pc as unknown as RTCPeerConnection).close(),
         WebSocket: WebSocket as unknown as WebSocketConstructor,

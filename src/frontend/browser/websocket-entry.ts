@@ -1,15 +1,14 @@
 /** Browser bundle `/bonito/websocket.js`: the page side of the WebSocket connection. */
 import { connectWebSocket, type WebSocketGlue, type WebSocketConstructor } from "../websocket.js";
 import type { BonitoContract } from "../contract.js";
+import { webSocketUrl } from "../../core/urls.js";
 
 const BonitoWebSocket = {
   /** The running glue, so a page (or a test) can close it. */
   current: undefined as WebSocketGlue | undefined,
   /** Connect to `path` (resolved against the page's location, ws/wss by its scheme). */
   connect(path: string, bonito: BonitoContract, compression: boolean): WebSocketGlue {
-    const url = new URL(path, location.href);
-    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    const glue = connectWebSocket(url.href, bonito, { WebSocket: WebSocket as unknown as WebSocketConstructor, compression });
+    const glue = connectWebSocket(webSocketUrl(location.href, path), bonito, { WebSocket: WebSocket as unknown as WebSocketConstructor, compression });
     BonitoWebSocket.current = glue;
     return glue;
   },

@@ -10,10 +10,12 @@ import type { SessionBootstrap } from "../../server/bootstrap.js";
 import { fromBase64 } from "../../core/base64.js";
 import { DEFAULT_FRONTEND_OPEN_TIMEOUT_MS } from "../../core/constants.js";
 import { frontendConnector, knownConnectionTypes } from "./connectors.js";
+import { getJson } from "./http.js";
 import type { ConnectFrontendOptions, FrontendLink } from "./types.js";
 
 export { registerFrontendConnector } from "./connectors.js";
 export type { ConnectFrontendOptions, FrontendConnector, FrontendLink, ConnectorContext } from "./types.js";
+export type { TrustedCa } from "./http.js";
 export { BonitoRuntime, type RuntimeStats, type RuntimeOptions, type ConnectionStatus } from "../runtime.js";
 export type { BonitoContract } from "../contract.js";
 export type { SessionBootstrap } from "../../server/bootstrap.js";
@@ -43,7 +45,10 @@ export interface Frontend {
 
 /** Open a session at `url` (as served by `serve()`) as a Node frontend. */
 export async function connectFrontend(url: string, options: ConnectFrontendOptions = {}): Promise<Frontend> {
-  return connectWithBootstrap(await fetchBootstrap(url), options, url);
+  const startedAt = Date.now();
+  const timeoutMs = options.timeoutMs ?? DEFAULT_FRONTEND_OPEN_TIMEOUT_MS;
+  const bootstrap = await fetchBootstrap(url, { ...options, timeoutMs });
+  return connectWithBootstrap(bootstrap, { ...options, timeoutMs: Math.max(1, timeoutMs - (Date.now() - startedAt)) }, url);
 }
 
 /**
@@ -114,11 +119,12 @@ export async function connectWithBootstrap(
   };
 }
 
-/** Fetch the JSON bootstrap of a new session at `url`. */
-export async function fetchBootstrap(url: string): Promise<SessionBootstrap> {
-  const response = await fetch(url, { headers: { accept: "application/json" } });
-  if (!response.ok) throw new Error(`bootstrap request to ${url} failed: HTTP ${response.status} ${await response.text()}`);
-  const bootstrap = (await response.json()) as SessionBootstrap;
+/** Fetch the JSON bootstrap of a new session at `url` (`ca` and `timeoutMs` as for {@link connectFrontend}). */
+export async function fetchBootstrap(url: string, options: Pick<ConnectFrontendOptions, "ca" | "timeoutMs"> = {}): Promise<SessionBootstrap> {
+  const bootstrap = (await getJson(url, {
+    timeoutMs: options.timeoutMs ?? DEFAULT_FRONTEND_OPEN_TIMEOUT_MS,
+    ...(options.ca !== undefined ? { ca: options.ca } : {}),
+  })) as SessionBootstrap;
   if (typeof bootstrap?.sessionId !== "string" || typeof bootstrap.connection?.type !== "string") {
     throw new Error(`bootstrap from ${url} is not a Bonito session bootstrap`);
   }

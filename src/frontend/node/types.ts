@@ -1,13 +1,19 @@
 /** The types of the Node frontend: its options, and what a connector for one connection type is given and returns. */
 import type { Logger } from "../../core/logger.js";
+import type { TrustedCa } from "./http.js";
 import type { BackendName } from "../../webrtc/backends/index.js";
 import type { RuntimeOptions } from "../runtime.js";
 import type { SessionBootstrap } from "../../server/bootstrap.js";
 import type { BonitoContract } from "../contract.js";
 
 export interface ConnectFrontendOptions {
-  /** Reject if the connection is not open within this time. Default 15 s. */
+  /** Reject if the bootstrap has not arrived and the connection opened within this time. Default 15 s. */
   timeoutMs?: number;
+  /**
+   * Certificate authorities to trust for `https://` and `wss://` (PEM), e.g. your own CA or a
+   * self-signed server certificate. Default: Node's built-in list.
+   */
+  ca?: TrustedCa;
   /** For WebRTC sessions: the Node WebRTC stack to use. Default `"werift"`. */
   webrtc?: { backend?: BackendName };
   /**

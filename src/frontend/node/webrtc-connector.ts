@@ -3,12 +3,12 @@
  * as the page, on werift (or node-datachannel, with `webrtc: { backend: "node-datachannel" }`).
  * Loaded only when a WebRTC bootstrap arrives, so WebSocket-only users never load a stack.
  */
-import WebSocket from "ws";
 import type { WebSocketConstructor } from "../../signaling/client.js";
 import { checkBackendName, loadBackend, DEFAULT_BACKEND } from "../../webrtc/backends/index.js";
 import type { WebRTCBootstrap } from "../../webrtc/options.js";
 import { connectWebRTCFrontend } from "../webrtc.js";
 import type { ConnectorContext, FrontendLink } from "./types.js";
+import { webSocketClass } from "./http.js";
 
 export async function connectWebRTCNodeFrontend({ bootstrap, bonito, timeoutMs, options, logger }: ConnectorContext): Promise<FrontendLink> {
   const announced = bootstrap.connection as WebRTCBootstrap;
@@ -19,6 +19,7 @@ export async function connectWebRTCNodeFrontend({ bootstrap, bonito, timeoutMs, 
       signalingUrl: announced.signalingUrl,
       token: announced.token,
       iceServers: announced.iceServers ?? [],
+      ...(announced.iceTransportPolicy ? { iceTransportPolicy: announced.iceTransportPolicy } : {}),
       timeoutMs: Math.min(timeoutMs, announced.timeoutMs ?? timeoutMs),
       channel: announced.channel ?? {},
       sessionId: bootstrap.sessionId,
@@ -27,8 +28,8 @@ export async function connectWebRTCNodeFrontend({ bootstrap, bonito, timeoutMs, 
     bonito,
     {
       ...backend,
-      createPeerConnection: (iceServers) => backend.createPeerConnection(iceServers, logger),
-      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      createPeerConnection: (iceServers, policy) => backend.createPeerConnection(iceServers, { logger, ...(policy ? { policy } : {}) }),
+      WebSocket: webSocketClass(options.ca) as unknown as WebSocketConstructor,
     },
   );
   let closeReason: string | undefined;

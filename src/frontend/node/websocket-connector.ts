@@ -1,11 +1,11 @@
 /** The Node frontend's side of the WebSocket connection: the page's glue, on the `ws` package. */
-import WebSocket from "ws";
 import type { WebSocketBootstrap } from "../../websocket/connection.js";
 import type { BonitoContract } from "../contract.js";
-import { connectWebSocket, type WebSocketConstructor } from "../websocket.js";
+import { connectWebSocket } from "../websocket.js";
+import { webSocketClass } from "./http.js";
 import type { ConnectorContext, FrontendLink } from "./types.js";
 
-export async function connectWebSocketFrontend({ bootstrap, bonito }: ConnectorContext): Promise<FrontendLink> {
+export async function connectWebSocketFrontend({ bootstrap, bonito, options }: ConnectorContext): Promise<FrontendLink> {
   const announced = bootstrap.connection as WebSocketBootstrap;
   let closeReason: string | undefined;
   let resolveDown!: () => void;
@@ -25,7 +25,7 @@ export async function connectWebSocketFrontend({ bootstrap, bonito }: ConnectorC
     },
   };
   const glue = connectWebSocket(announced.url, watched, {
-    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    WebSocket: webSocketClass(options.ca),
     compression: bootstrap.compression,
   });
   return {

@@ -1,7 +1,7 @@
 /** What every Node WebRTC stack provides to the shared negotiation and framing code. */
 import type { ChannelPort } from "../channel/port.js";
 import type { DataChannelLike, PeerConnectionLike } from "../negotiation.js";
-import type { IceServer } from "../options.js";
+import type { IceServer, IceTransportPolicy } from "../options.js";
 import type { Logger } from "../../core/logger.js";
 
 /** The Node WebRTC stacks we support. */
@@ -13,15 +13,22 @@ export const BACKEND_NAMES: readonly BackendName[] = ["werift", "node-datachanne
 /** The default stack: pure JavaScript, always installed. */
 export const DEFAULT_BACKEND: BackendName = "werift";
 
+/** How {@link WebRTCBackend.createPeerConnection} configures a peer connection beyond its ICE servers. */
+export interface PeerConnectionOptions {
+  policy?: IceTransportPolicy;
+  logger?: Logger;
+}
+
 /** A WebRTC stack behind the shared negotiation and framing code. */
 export interface WebRTCBackend {
   readonly name: BackendName;
   /**
-   * A peer connection configured for our one data channel (no STUN unless given, loopback
-   * reachable). `logger` (default `console`) hears what the stack cannot throw, such as a
-   * werift version its workarounds were not tested with.
+   * A peer connection configured for our one data channel: no STUN server unless given,
+   * loopback reachable on a host without another interface. `policy` (default `"all"`)
+   * restricts ICE to relays; `logger` (default `console`) hears what the stack cannot throw,
+   * such as a werift version its workarounds were not tested with.
    */
-  createPeerConnection(iceServers: IceServer[], logger?: Logger): PeerConnectionLike;
+  createPeerConnection(iceServers: IceServer[], options?: PeerConnectionOptions): PeerConnectionLike;
   /** The open data channel as the port a FramedChannel drives; closing the port closes `pc` too. */
   wrapChannel(channel: DataChannelLike, pc: PeerConnectionLike): ChannelPort;
   /** Release what `createPeerConnection` made when negotiation failed. */

@@ -32,7 +32,7 @@
  */
 import { networkInterfaces } from "node:os";
 import { wrapW3CChannel } from "../../channel/w3c-port.js";
-import type { WebRTCBackend } from "../backend.js";
+import type { PeerConnectionOptions, WebRTCBackend } from "../backend.js";
 import type { DataChannelLike, DescriptionLike, PeerConnectionLike } from "../../negotiation.js";
 import { ADVERTISED_MAX_MESSAGE_SIZE, type IceServer } from "../../options.js";
 import { NativeLifetime } from "./lifetime.js";
@@ -104,10 +104,11 @@ function createNdcBackend(polyfill: PolyfillModule, lifetime: NativeLifetime): W
   const PeerConnection = ndcPeerConnectionClass(polyfill.RTCPeerConnection, lifetime);
   return {
     name: "node-datachannel",
-    createPeerConnection(iceServers: IceServer[]) {
+    createPeerConnection(iceServers: IceServer[], { policy = "all" }: PeerConnectionOptions = {}) {
       return new PeerConnection({
         // A copy: the polyfill rewrites the entries it is given.
         iceServers: iceServers.map((server) => ({ ...server })),
+        iceTransportPolicy: policy,
         maxMessageSize: ADVERTISED_MAX_MESSAGE_SIZE,
         ...(hasNetworkInterface() ? {} : { bindAddress: "127.0.0.1" }),
       });

@@ -20,6 +20,8 @@ import { dtlsEarlyStartPatch } from "./dtls-early-start.js";
 import { dtlsRecordSequencePatch } from "./dtls-record-sequence.js";
 import type { WeriftPatch } from "./patch.js";
 import { udpBuffersPatch } from "./udp-buffers.js";
+import { noDefaultStunPatch } from "./no-default-stun.js";
+import { turnAllocationPatch } from "./turn-allocation.js";
 import { loadedWeriftVersion, TESTED_WERIFT_VERSIONS } from "./version.js";
 
 export type { WeriftPatch } from "./patch.js";
@@ -28,7 +30,14 @@ export type { WeriftPatch } from "./patch.js";
 export const WERIFT_PATCHES_ENV = "BONITO_WERIFT_PATCHES";
 
 /** Every patch, in the order they are applied. */
-export const WERIFT_PATCHES: readonly WeriftPatch[] = [dtlsRecordSequencePatch, udpBuffersPatch, dtlsEarlyDatagramsPatch, dtlsEarlyStartPatch];
+export const WERIFT_PATCHES: readonly WeriftPatch[] = [
+  dtlsRecordSequencePatch,
+  udpBuffersPatch,
+  dtlsEarlyDatagramsPatch,
+  dtlsEarlyStartPatch,
+  noDefaultStunPatch,
+  turnAllocationPatch,
+];
 
 /** Whether `env` turns the patches off. */
 export function weriftPatchesDisabled(env: NodeJS.ProcessEnv = process.env): boolean {
