@@ -18,7 +18,7 @@ const size = Math.round(Number(mibArg ?? 64) * 1024 * 1024);
 
 const connectStarted = Date.now();
 const frontend = await connectFrontend(url, { webrtc: { backend: (process.env.BACKEND || undefined) as BackendName | undefined } });
-console.log(`connected over ${frontend.connectionType} in ${Date.now() - connectStarted} ms (session ${frontend.sessionId})`);
+console.log(`connected over ${frontend.transport} in ${Date.now() - connectStarted} ms (session ${frontend.sessionId})`);
 
 const upload = frontend.observable<UploadMessage>("upload");
 const acknowledged = frontend.observable<number>("upload-received");

@@ -95,6 +95,23 @@ describe("the browser demo", { timeout: 180_000 }, () => {
     }
   });
 
+  test("a browser without WebRTC falls back to the WebSocket, and the badge says so", async () => {
+    const page = await browser.newPage();
+    try {
+      await page.addInitScript(() => delete (window as { RTCPeerConnection?: unknown }).RTCPeerConnection);
+      await page.goto(demo.url);
+      await page.waitForFunction(() => document.getElementById("status")!.textContent === "connected");
+      assert.equal(await page.textContent("#badge"), "WebSocket (fallback)");
+      assert.match((await page.getAttribute("#badge", "title"))!, /WebRTC could not connect: .*RTCPeerConnection/);
+      // The session works: the slider's value goes to Node and the plot comes back.
+      await page.fill("#frequency", "7");
+      await page.dispatchEvent("#frequency", "input");
+      await page.waitForFunction(() => document.getElementById("plot")!.dataset.frequency === "7");
+    } finally {
+      await page.close();
+    }
+  });
+
   test("the Node-to-Node demo streams to the server and reports the checksum verdict", async () => {
     const child = spawn(process.execPath, [PEER, demo.url, "8"], { stdio: ["ignore", "pipe", "inherit"] });
     let output = "";

@@ -136,6 +136,7 @@ describe("TURN relay only, short-lived credentials per session", { timeout: 120_
         new WebRTCConnection({
           iceTransportPolicy: "relay",
           negotiationTimeoutMs: 3000,
+          fallback: false,
           iceServers: [turnCredentials({ urls: turn.url, secret, ttlSeconds: 600, now: Date.now() - 3_600_000 })],
         }),
     });

@@ -18,7 +18,8 @@ describe("WebRTC setup failures", { timeout: 90_000 }, () => {
   let server: BonitoServer;
   before(async () => {
     server = await serve(echoApp().app, {
-      connection: () => new WebRTCConnection({ negotiationTimeoutMs: IMPOSSIBLE_MS }),
+      // Without the WebSocket fallback, so that the failure reaches every side (fallback.test.ts covers the other way).
+      connection: () => new WebRTCConnection({ negotiationTimeoutMs: IMPOSSIBLE_MS, fallback: false }),
       // The failures are the point of this suite: keep their log lines out of the output.
       logger: { error() {}, warn() {} },
     });

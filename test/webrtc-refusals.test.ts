@@ -97,7 +97,7 @@ describe("WebRTC refusals", { timeout: 120_000 }, () => {
 
   test("an expired token is refused and its session freed", async () => {
     const signaling = new SignalingServer({ mode: "standalone", tokenTtlMs: 300 });
-    const shortLived = await serve(echoApp().app, { connection: () => new WebRTCConnection({ signaling }) });
+    const shortLived = await serve(echoApp().app, { connection: () => new WebRTCConnection({ signaling, fallback: false }) });
     try {
       const bootstrap = await fetchBootstrap(shortLived.url);
       await waitUntil(() => shortLived.sessions.size === 0, 3000, "the unclaimed session is freed");
@@ -113,7 +113,7 @@ describe("WebRTC refusals", { timeout: 120_000 }, () => {
   });
 
   test("a frontend that never answers fails the negotiation with a reason, and the session is freed", async () => {
-    const slow = await serve(echoApp().app, { connection: () => new WebRTCConnection({ negotiationTimeoutMs: 1500 }) });
+    const slow = await serve(echoApp().app, { connection: () => new WebRTCConnection({ negotiationTimeoutMs: 1500, fallback: false }) });
     try {
       const bootstrap = await fetchBootstrap(slow.url);
       const session = slow.sessions.get(bootstrap.sessionId)!;

@@ -14,16 +14,25 @@
   const hex = (buffer) => [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
   const sha256 = async (bytes) => hex(await crypto.subtle.digest("SHA-256", bytes));
 
-  // Which connection carries the session, and its state.
+  // Which transport carries the session (the runtime knows once the connection opened; a
+  // WebRTC session that could not connect falls back to the WebSocket), and its state.
   const type = Bonito.observable("connection-type").value;
   const badge = $("badge");
-  badge.textContent = type === "webrtc" ? "WebRTC data channel" : type === "websocket" ? "WebSocket" : String(type);
-  badge.className = `badge ${type}`;
+  const transportLabel = (t) => (t === "webrtc" ? "WebRTC data channel" : t === "websocket" ? "WebSocket" : String(t));
+  const showTransport = () => {
+    const transport = Bonito.stats.transport ?? type;
+    const fallbackReason = Bonito.stats.fallbackReason;
+    badge.textContent = fallbackReason ? `${transportLabel(transport)} (fallback)` : transportLabel(transport);
+    badge.title = fallbackReason ? `WebRTC could not connect: ${fallbackReason}` : "";
+    badge.className = `badge ${transport}${fallbackReason ? " fallback" : ""}`;
+  };
   const showStatus = (status) => {
     const label = { open: "connected", connecting: "reconnecting", closed: "closed" }[status] ?? status;
     $("status").textContent = label;
     $("status").className = `status ${status}`;
+    showTransport();
   };
+  showTransport();
   Bonito.on_status_change(showStatus);
   window.addEventListener("bonito:connection-error", (event) => {
     $("status").textContent = `failed: ${event.detail.message}`;

@@ -24,11 +24,20 @@ export const DEFAULT_RECONNECT_WINDOW_MS = 30_000;
 /** How long a served session waits for its frontend to finish loading before it is closed. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 60_000;
 
-/** How long a Node frontend waits for its connection to open. */
-export const DEFAULT_FRONTEND_OPEN_TIMEOUT_MS = 15_000;
+/**
+ * How long a Node frontend waits for its connection to open: room for a WebRTC negotiation
+ * that times out (15 s) and the WebSocket fallback after it.
+ */
+export const DEFAULT_FRONTEND_OPEN_TIMEOUT_MS = 30_000;
 
 /** ICE + DTLS + data channel open must complete within this time. */
 export const DEFAULT_NEGOTIATION_TIMEOUT_MS = 15_000;
+
+/**
+ * After WebRTC could not connect, how long the server waits for the frontend to come back
+ * over the WebSocket fallback before it ends the session.
+ */
+export const DEFAULT_FALLBACK_WAIT_MS = 10_000;
 
 /** How long joining the signaling room may take (one round trip, bounded on its own). */
 export const DEFAULT_SIGNALING_JOIN_TIMEOUT_MS = 10_000;

@@ -11,6 +11,11 @@ export interface BonitoContract {
   process_message(message: any): void;
   decode_binary(bytes: Uint8Array, compression: boolean): any;
   Sessions: { reannounce_initialized_sessions(): void };
+  /**
+   * Ours (Bonito's runtime lacks it, hence optional): which transport carries the session,
+   * and why the connection fell back to it if it did. Shown in the runtime's `stats`.
+   */
+  set_transport?(transport: string, fallbackReason?: string): void;
 }
 
 /** Hands one inbound frame to the runtime: decoded and processed in order, under the loading lock. */

@@ -63,12 +63,16 @@ export interface RuntimeOptions {
 }
 
 
-/** Traffic counters of a runtime, for status displays. */
+/** Traffic counters of a runtime, and what carries them, for status displays. */
 export interface RuntimeStats {
   framesSent: number;
   bytesSent: number;
   framesReceived: number;
   bytesReceived: number;
+  /** The transport that carries the session (`"webrtc"`, `"websocket"`, …), once the connection said so. */
+  transport?: string;
+  /** Why the connection fell back to `transport`, when it did (e.g. WebRTC could not connect). */
+  fallbackReason?: string;
 }
 
 export class BonitoRuntime {
@@ -195,6 +199,13 @@ export class BonitoRuntime {
   on_connection_close(): void {
     this.stopPings();
     this.setStatus("closed");
+  }
+
+  /** The connection says which transport carries the session (and why it fell back, if it did). */
+  set_transport(transport: string, fallbackReason?: string): void {
+    this.stats.transport = transport;
+    if (fallbackReason === undefined) delete this.stats.fallbackReason;
+    else this.stats.fallbackReason = fallbackReason;
   }
 
   /** Current connection status. */

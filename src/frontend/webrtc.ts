@@ -2,9 +2,13 @@
  * The frontend side of the WebRTC connection, shared by the browser (bundled as
  * `/bonito/webrtc.js` with the native RTCPeerConnection) and the Node frontend (werift).
  * Joins the signaling room, answers the server's offer, then runs the session over the
- * framed data channel. It talks to the runtime only through {@link BonitoContract}.
+ * framed data channel; when that cannot connect and the server offers a fallback, it runs
+ * the session over the WebSocket instead. It talks to the runtime only through
+ * {@link BonitoContract}.
  */
 import { connectSignaling, type WebSocketConstructor } from "../signaling/client.js";
+import { SignalingError } from "../signaling/schema.js";
+import { connectWebSocket, type WebSocketConstructor as GlueWebSocketConstructor } from "./websocket.js";
 import { deliverFrame, type BonitoContract } from "./contract.js";
 import { FramedChannel, type ChannelPort, type CloseInfo } from "../webrtc/channel/index.js";
 import { negotiateAsAnswerer, type DataChannelLike, type PeerConnectionLike } from "../webrtc/negotiation.js";
@@ -48,6 +52,7 @@ export async function connectWebRTCFrontend(
   let pc: PeerConnectionLike | undefined;
   let signaling: Awaited<ReturnType<typeof connectSignaling>> | undefined;
   let channel: FramedChannel;
+  let negotiationStarted = false;
   try {
     signaling = await connectSignaling(config.signalingUrl, {
       sessionId: config.sessionId,
@@ -57,10 +62,13 @@ export async function connectWebRTCFrontend(
       timeoutMs: Math.max(timeoutMs, DEFAULT_SIGNALING_JOIN_TIMEOUT_MS),
     });
     pc = platform.createPeerConnection(config.iceServers, config.iceTransportPolicy);
+    negotiationStarted = true;
     const dataChannel = await negotiateAsAnswerer(pc, signaling, { timeoutMs });
     channel = new FramedChannel(platform.wrapChannel(dataChannel, pc), config.channel);
   } catch (error) {
     if (pc) platform.closePeerConnection(pc);
+    // A failure outside the negotiation (no RTCPeerConnection here) still tells the server why.
+    if (signaling && !negotiationStarted) trySend(signaling, { type: "bye", reason: describe(error).slice(0, 512) });
     bonito.on_connection_close();
     throw error;
   } finally {
@@ -70,6 +78,7 @@ export async function connectWebRTCFrontend(
 
   channel.onFrame((frame) => deliverFrame(bonito, frame, config.compression));
   void channel.closed.then(() => bonito.on_connection_close());
+  bonito.set_transport?.("webrtc");
   bonito.on_connection_open((bytes) => {
     // False makes the runtime keep the message queued instead of losing it.
     if (!channel.isOpen) return false;
@@ -85,4 +94,154 @@ export async function connectWebRTCFrontend(
       await channel.close("closed by the frontend");
     },
   };
+}
+
+/** How a frontend that may fall back ended up connected. */
+export interface FrontendSessionLink {
+  /** `"webrtc"`, or `"websocket"` after a fallback. */
+  readonly transport: "webrtc" | "websocket";
+  /** Why and when it fell back, if it did: `afterMs` counts from the start of the attempt. */
+  readonly fallback?: { reason: string; afterMs: number };
+  /** Settles once when the connection has ended for good. */
+  readonly closed: Promise<{ reason: string }>;
+  /** Close cleanly (the server ends the session); resolves once the connection is down. */
+  close(): Promise<void>;
+}
+
+/**
+ * Join the session over WebRTC, or, when that cannot connect and `config.fallback` names
+ * the session's WebSocket, over that WebSocket: the runtime sees one connection, opened
+ * once, and nothing it queued is lost or sent twice (it sends only once a connection is
+ * open). Rejects when WebRTC fails without a fallback, or for a reason a fallback would not
+ * cure (the signaling server refused the join: a wrong, used or expired token).
+ */
+export async function joinWebRTCSession(
+  config: WebRTCFrontendConfig,
+  bonito: BonitoContract,
+  platform: WebRTCPlatform,
+): Promise<FrontendSessionLink> {
+  const fallback = config.fallback;
+  if (!fallback) return webrtcLink(await connectWebRTCFrontend(config, bonito, platform));
+  const startedAt = Date.now();
+  // While WebRTC is being tried its failure must not reach the runtime as "closed".
+  let trying = true;
+  const attempt: BonitoContract = { ...bindContract(bonito), on_connection_close: () => void (trying || bonito.on_connection_close()) };
+  try {
+    const link = await connectWebRTCFrontend(config, attempt, platform);
+    trying = false;
+    return webrtcLink(link);
+  } catch (error) {
+    trying = false;
+    if (!curedByFallback(error)) {
+      bonito.on_connection_close();
+      throw error;
+    }
+    const reason = describe(error);
+    bonito.set_transport?.("websocket", reason);
+    return fallBack(fallback.url, reason, Date.now() - startedAt, config.compression, bonito, platform);
+  }
+}
+
+/**
+ * Run the session over the WebSocket at `url` after WebRTC failed for `reason`. Resolves
+ * once the socket is open; rejects, naming both failures, if its first attempt fails too
+ * (the WebSocket's own retries are for links that drop after opening).
+ */
+async function fallBack(
+  url: string,
+  reason: string,
+  afterMs: number,
+  compression: boolean,
+  bonito: BonitoContract,
+  platform: WebRTCPlatform,
+): Promise<FrontendSessionLink> {
+  let everOpened = false;
+  let failed = false;
+  let closedBy: string | undefined;
+  let resolveOpened!: () => void;
+  let rejectOpened!: (error: Error) => void;
+  const opened = new Promise<void>((resolve, reject) => {
+    resolveOpened = resolve;
+    rejectOpened = reject;
+  });
+  let resolveClosed!: (info: { reason: string }) => void;
+  const closed = new Promise<{ reason: string }>((resolve) => (resolveClosed = resolve));
+  const failFirstAttempt = () => {
+    failed = true;
+    glue.close();
+    bonito.on_connection_close();
+    rejectOpened(new Error(`WebRTC could not connect (${reason}), and the WebSocket fallback did not connect either`));
+  };
+  const watched: BonitoContract = {
+    ...bindContract(bonito),
+    on_connection_open: (send, compressionEnabled, enablePings) => {
+      everOpened = true;
+      bonito.on_connection_open(send, compressionEnabled, enablePings);
+      resolveOpened();
+    },
+    // Before the first open, a retry means the first attempt failed.
+    on_connection_connecting: () => {
+      if (everOpened) bonito.on_connection_connecting();
+      else if (!failed) failFirstAttempt();
+    },
+    on_connection_close: () => {
+      if (failed) return;
+      if (!everOpened) return failFirstAttempt();
+      bonito.on_connection_close();
+      resolveClosed({ reason: closedBy ?? `the server closed the WebSocket (the session fell back to it: ${reason})` });
+    },
+  };
+  const glue = connectWebSocket(url, watched, { WebSocket: platform.WebSocket as unknown as GlueWebSocketConstructor, compression });
+  await opened;
+  return {
+    transport: "websocket",
+    fallback: { reason, afterMs },
+    closed,
+    async close() {
+      closedBy ??= "closed by the frontend";
+      glue.close();
+      await closed;
+    },
+  };
+}
+
+function webrtcLink(link: WebRTCFrontendLink): FrontendSessionLink {
+  return { transport: "webrtc", closed: link.closed.then((info) => ({ reason: info.reason })), close: () => link.close() };
+}
+
+/**
+ * Whether the WebSocket can do what WebRTC could not: yes for a failed or timed-out
+ * negotiation, a missing RTCPeerConnection and a signaling socket that broke or went quiet;
+ * no when the signaling server refused the join (a wrong, used or expired token, a room
+ * already closed: the session is not this frontend's to join).
+ */
+function curedByFallback(error: unknown): boolean {
+  if (!(error instanceof SignalingError)) return true;
+  return ["connect-failed", "timeout", "closed", "join-timeout", "idle-timeout"].includes(error.code);
+}
+
+/** The contract's members bound to `bonito`, so a wrapper can replace some of them. */
+function bindContract(bonito: BonitoContract): BonitoContract {
+  return {
+    on_connection_open: bonito.on_connection_open.bind(bonito),
+    on_connection_connecting: bonito.on_connection_connecting.bind(bonito),
+    on_connection_close: bonito.on_connection_close.bind(bonito),
+    lock_loading: bonito.lock_loading.bind(bonito),
+    process_message: bonito.process_message.bind(bonito),
+    decode_binary: bonito.decode_binary.bind(bonito),
+    Sessions: bonito.Sessions,
+    ...(bonito.set_transport ? { set_transport: bonito.set_transport.bind(bonito) } : {}),
+  };
+}
+
+function trySend(signaling: { send(message: { type: "bye"; reason: string }): unknown }, message: { type: "bye"; reason: string }): void {
+  try {
+    signaling.send(message);
+  } catch {
+    // Signaling is going away; the server's negotiation times out instead.
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -94,6 +94,8 @@ export function connectWebSocket(url: string, bonito: BonitoContract, options: W
       return;
     }
     bonito.on_connection_connecting();
+    // Whoever heard that may have closed the glue meanwhile.
+    if (closedByUs) return;
     const delay = Math.min(retryDelay, retryDeadline - now);
     retryDelay = Math.min(retryDelay * 2, 8000);
     retryTimer = setTimeout(connect, delay);

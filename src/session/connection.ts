@@ -131,6 +131,15 @@ export abstract class FrontendConnection {
   abstract isOpen(): boolean;
 
   /**
+   * The transport that carries the session now, e.g. `"websocket"` or `"webrtc"`. The
+   * connection's {@link type} unless it can change transport (a WebRTC connection that fell
+   * back to its WebSocket says `"websocket"`).
+   */
+  get transport(): string {
+    return this.type;
+  }
+
+  /**
    * The largest frame this transport accepts from the frontend, in bytes. The session also
    * refuses a compressed frame that inflates past it. Default 256 MiB; a transport with its
    * own limit reports that.

@@ -183,6 +183,11 @@ export class Session {
     });
   }
 
+  /** The transport that carries the session now: `"websocket"`, `"webrtc"`, … (see `FrontendConnection.transport`). */
+  get transport(): string {
+    return this.connection.transport;
+  }
+
   get status(): SessionStatus {
     return this.currentStatus;
   }

@@ -33,4 +33,9 @@ export interface WebRTCBootstrap {
   timeoutMs: number;
   /** Framing and liveness settings both sides must agree on. */
   channel: FramedChannelOptions;
+  /**
+   * Where to continue when WebRTC cannot connect: the session's WebSocket (absolute `ws://`
+   * or `wss://` URL; in the page, a path relative to it). Absent with `fallback: false`.
+   */
+  fallback?: { url: string };
 }

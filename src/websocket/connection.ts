@@ -76,8 +76,14 @@ export class WebSocketConnection extends FrontendConnection {
     return { type: "websocket", url: webSocketUrl(host.baseUrl, this.socketPath) };
   }
 
+  /** Refuse sockets from now on (the route goes; a socket already open stays). */
+  protected stopAccepting(): void {
+    this.unroute?.();
+    this.unroute = undefined;
+  }
+
   /** The socket's path, relative to the app, with the secret that lets it in. */
-  private get socketPath(): string {
+  protected get socketPath(): string {
     return `${this.relativePath}?${SECRET_PARAMETER}=${this.secret}`;
   }
 

@@ -8,6 +8,7 @@ const BonitoWebSocket = {
   current: undefined as WebSocketGlue | undefined,
   /** Connect to `path` (resolved against the page's location, ws/wss by its scheme). */
   connect(path: string, bonito: BonitoContract, compression: boolean): WebSocketGlue {
+    bonito.set_transport?.("websocket");
     const glue = connectWebSocket(webSocketUrl(location.href, path), bonito, { WebSocket: WebSocket as unknown as WebSocketConstructor, compression });
     BonitoWebSocket.current = glue;
     return glue;

@@ -29,8 +29,14 @@ export interface FrontendCloseInfo {
 /** A connected Node frontend. */
 export interface Frontend {
   readonly sessionId: string;
-  /** The connection type in use (`websocket`, `webrtc`, ...). */
+  /** The connection type the server announced (`websocket`, `webrtc`, ...). */
   readonly connectionType: string;
+  /**
+   * The transport that carries the session: the connection type, except for a WebRTC
+   * connection that could not connect and fell back to its WebSocket (`"websocket"`; the
+   * reason is in `runtime.stats.fallbackReason`).
+   */
+  readonly transport: string;
   /** The runtime, for advanced use (`process_message`, `on_status_change`, ...). */
   readonly runtime: BonitoRuntime;
   /** The frontend-side mirror of the server observable `id`. */
@@ -107,6 +113,7 @@ export async function connectWithBootstrap(
   return {
     sessionId: bootstrap.sessionId,
     connectionType: bootstrap.connection.type,
+    transport: openLink.transport?.() ?? bootstrap.connection.type,
     runtime,
     observable: (id) => runtime.observable(id),
     status: () => runtime.connection_status(),

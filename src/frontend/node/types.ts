@@ -32,6 +32,8 @@ export interface FrontendLink {
   close(): Promise<void>;
   /** Why it closed, once it has. */
   closeReason(): string | undefined;
+  /** The transport that carries the session, when it can differ from the bootstrap's type (a WebRTC connection that fell back says `"websocket"`). */
+  transport?(): string;
 }
 
 /** What a connector is given to join one session. */

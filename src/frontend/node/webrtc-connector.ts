@@ -6,7 +6,7 @@
 import type { WebSocketConstructor } from "../../signaling/client.js";
 import { checkBackendName, loadBackend, DEFAULT_BACKEND } from "../../webrtc/backends/index.js";
 import type { WebRTCBootstrap } from "../../webrtc/options.js";
-import { connectWebRTCFrontend } from "../webrtc.js";
+import { joinWebRTCSession } from "../webrtc.js";
 import type { ConnectorContext, FrontendLink } from "./types.js";
 import { webSocketClass } from "./http.js";
 
@@ -14,7 +14,7 @@ export async function connectWebRTCNodeFrontend({ bootstrap, bonito, timeoutMs, 
   const announced = bootstrap.connection as WebRTCBootstrap;
   // Before signaling: a stack that is unknown or not installed fails here, with its hint.
   const backend = await loadBackend(checkBackendName(options.webrtc?.backend ?? DEFAULT_BACKEND));
-  const link = await connectWebRTCFrontend(
+  const link = await joinWebRTCSession(
     {
       signalingUrl: announced.signalingUrl,
       token: announced.token,
@@ -24,6 +24,7 @@ export async function connectWebRTCNodeFrontend({ bootstrap, bonito, timeoutMs, 
       channel: announced.channel ?? {},
       sessionId: bootstrap.sessionId,
       compression: bootstrap.compression,
+      ...(announced.fallback ? { fallback: announced.fallback } : {}),
     },
     bonito,
     {
@@ -32,9 +33,11 @@ export async function connectWebRTCNodeFrontend({ bootstrap, bonito, timeoutMs, 
       WebSocket: webSocketClass(options.ca) as unknown as WebSocketConstructor,
     },
   );
+  if (link.fallback) logger.warn(`bonito: WebRTC could not connect (${link.fallback.reason}); continuing over the WebSocket`);
   let closeReason: string | undefined;
   void link.closed.then((info) => (closeReason ??= info.reason));
   return {
+    transport: () => link.transport,
     async close() {
       closeReason ??= "closed by the frontend";
       await link.close();

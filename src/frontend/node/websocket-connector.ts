@@ -24,6 +24,7 @@ export async function connectWebSocketFrontend({ bootstrap, bonito, options }: C
       resolveDown();
     },
   };
+  bonito.set_transport?.("websocket");
   const glue = connectWebSocket(announced.url, watched, {
     WebSocket: webSocketClass(options.ca),
     compression: bootstrap.compression,
