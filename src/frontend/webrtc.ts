@@ -63,7 +63,15 @@ export async function connectWebRTCFrontend(
     });
     pc = platform.createPeerConnection(config.iceServers, config.iceTransportPolicy);
     negotiationStarted = true;
-    const dataChannel = await negotiateAsAnswerer(pc, signaling, { timeoutMs });
+    const dataChannel = await negotiateAsAnswerer(pc, signaling, {
+      timeoutMs,
+      // The hold keeps our checks from reaching the server before it has our answer. Through
+      // relays only they cannot: the server's relay forwards them only once the server added
+      // our candidates, which follow the answer. Holding there only delays the permissions
+      // the server's checks need (relayed setup: werift ~400 → ~80 ms, node-datachannel
+      // ~215 → ~15–115 ms, measured through coturn on loopback).
+      ...(config.iceTransportPolicy === "relay" ? { candidateHoldMs: 0 } : {}),
+    });
     channel = new FramedChannel(platform.wrapChannel(dataChannel, pc), config.channel);
   } catch (error) {
     if (pc) platform.closePeerConnection(pc);

@@ -7,7 +7,7 @@ import type { SessionBootstrap } from "../../server/bootstrap.js";
 import type { BonitoContract } from "../contract.js";
 
 export interface ConnectFrontendOptions {
-  /** Reject if the bootstrap has not arrived and the connection opened within this time. Default 15 s. */
+  /** Reject if the bootstrap has not arrived and the connection opened within this time (a WebRTC negotiation that times out, then the WebSocket fallback). Default 30 s. */
   timeoutMs?: number;
   /**
    * Certificate authorities to trust for `https://` and `wss://` (PEM), e.g. your own CA or a
