@@ -1,6 +1,7 @@
 /**
  * The demo as a newcomer runs it: the demo server process (what `npm start` runs after
- * building, with PORT=0), driven by Chromium, and the Node-to-Node demo end to end.
+ * building, with PORT=0), driven by Chromium and by Firefox, and the Node-to-Node demo end
+ * to end.
  */
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -9,15 +10,16 @@ import { createHash } from "node:crypto";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { launchBrowser, type TestBrowser } from "./helpers/browser.js";
+import { launchFirefox, interfaceAddress, type TestFirefox } from "./helpers/firefox.js";
 import { patternBytes, MiB } from "./helpers/payload.js";
 
 const DEMO_SERVER = fileURLToPath(new URL("../examples/demo-server.js", import.meta.url));
 const PEER = fileURLToPath(new URL("../examples/peer.js", import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/", import.meta.url));
 
-/** Start the demo server on a free port; resolves with its URL and a stop function. */
-async function startDemoServer(): Promise<{ url: string; stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, [DEMO_SERVER], { env: { ...process.env, PORT: "0" }, stdio: ["ignore", "pipe", "inherit"] });
+/** Start the demo server on a free port (with `env` added); resolves with its URL and a stop function. */
+async function startDemoServer(env: Record<string, string> = {}): Promise<{ url: string; stop: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, [DEMO_SERVER], { env: { ...process.env, PORT: "0", ...env }, stdio: ["ignore", "pipe", "inherit"] });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
     let output = "";
@@ -123,5 +125,43 @@ describe("the browser demo", { timeout: 180_000 }, () => {
     assert.match(output, /sent 8\.0 MiB in [\d.]+ s: [\d.]+ MiB\/s/);
     assert.match(output, /checksum OK: [0-9a-f]{64}/);
     assert.equal(code, 0);
+  });
+});
+
+describe("the browser demo in Firefox", { timeout: 120_000 }, () => {
+  let firefox: TestFirefox;
+  let demo: Awaited<ReturnType<typeof startDemoServer>>;
+  before(async () => {
+    // Firefox gathers no 127.0.0.1 candidate: the demo listens on this host's address.
+    demo = await startDemoServer({ HOST: interfaceAddress() });
+    firefox = await launchFirefox();
+  });
+  after(async () => {
+    await firefox?.close();
+    const code = await demo?.stop();
+    assert.equal(code, 0, "Ctrl-C stops the demo server cleanly");
+  });
+
+  test("connects over WebRTC and shows a live round-trip time", async () => {
+    const page = await firefox.newPage();
+    try {
+      await page.goto(demo.url);
+      await page.waitForFunction(() => document.getElementById("status")!.textContent === "connected", { timeout: 20_000 });
+      assert.equal(await page.$eval("#badge", (badge) => badge.textContent), "WebRTC data channel");
+      // Two round trips measured one after the other: the figure is live.
+      const rtt = await page.evaluate(
+        () =>
+          new Promise<string>((resolve) => {
+            const element = document.getElementById("rtt")!;
+            let updates = 0;
+            new MutationObserver(() => {
+              if (/ ms$/.test(element.textContent ?? "") && ++updates === 2) resolve(element.textContent!);
+            }).observe(element, { childList: true, characterData: true, subtree: true });
+          }),
+      );
+      assert.match(rtt, /^[\d.]+ ms$/);
+    } finally {
+      await page.close();
+    }
   });
 });

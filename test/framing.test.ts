@@ -25,6 +25,7 @@ import {
 } from "../src/webrtc/channel/framing.js";
 import { FramedChannel } from "../src/webrtc/channel/framed-channel.js";
 import type { ChannelPort } from "../src/webrtc/channel/port.js";
+import { InboundMessages } from "../src/webrtc/channel/inbound-messages.js";
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
@@ -234,7 +235,7 @@ describe("Reassembler limits and bad input", () => {
   });
 
   it("rejects unknown and reserved kinds", () => {
-    for (const kind of [0, 5, 6, 8, 42, 63]) {
+    for (const kind of [0, 5, 6, 9, 42, 63]) {
       assert.throws(
         () => new Reassembler(10).push(Uint8Array.of(kind, 1, 2)),
         (error: unknown) => error instanceof FramingError && /unknown message kind/.test(error.message),
@@ -439,10 +440,14 @@ class ScriptedPort implements ChannelPort {
   private closeCb: (() => void) | null = null;
   private error: ((error: Error) => void) | null = null;
 
+  /** When true, a CLOSE we send is answered by the peer with CLOSE_ACK (a peer that follows the handshake). */
+  answersClose = true;
+
   send(data: Uint8Array): void {
     if (!this.isOpen) throw new Error("port closed");
     if (data.length > this.maxMessageSize) throw new Error("too big");
     this.sent.push(data);
+    if (data[0] === Kind.CLOSE && this.answersClose) queueMicrotask(() => this.deliver(Uint8Array.of(Kind.CLOSE_ACK)));
     if (this.autoDrain) return;
     this.bufferedAmount += data.length;
     this.peakBuffered = Math.max(this.peakBuffered, this.bufferedAmount);
@@ -711,13 +716,103 @@ describe("FramedChannel (scripted port)", { timeout: 20_000 }, () => {
     assert.equal(port.sent.filter((m) => m[0] === Kind.CLOSE).length, 1);
   });
 
-  it("a peer's CLOSE ends the channel and rejects the waiting write", async () => {
+  it("a peer's CLOSE: writes accepted before it still go out, then CLOSE_ACK; the channel ends when the peer closes", async () => {
     const port = new ScriptedPort();
+    const handled: string[] = [];
+    const channel = new FramedChannel(port, { ...quiet, highWaterMark: 1000, lowWaterMark: 0 });
+    channel.onFrame((frame) => void handled.push(new TextDecoder().decode(frame)));
+    const frame = randomBytes(40_000, 3);
+    const write = channel.write(frame);
+    port.deliver(message(Kind.DATA_LAST, new TextEncoder().encode("last words")));
+    port.deliver(encodeClose("peer says bye"));
+    assert.equal(channel.isOpen, false, "no new writes once the peer closed");
+    await assert.rejects(channel.write(Uint8Array.of(1)), /channel is closing/);
+    // `ending` settles once the peer's earlier frames are handled; the handshake goes on.
+    assert.deepEqual(await channel.ending, { reason: "peer says bye", remote: true });
+    assert.deepEqual(handled, ["last words"]);
+    while (!port.sent.some((m) => m[0] === Kind.CLOSE_ACK)) {
+      port.drain();
+      await tick();
+    }
+    await write;
+    assert.ok(sameBytes(reassemble(port.dataMessages()), frame), "the accepted write went out whole");
+    assert.equal(port.sent.at(-1)![0], Kind.CLOSE_ACK, "CLOSE_ACK comes after every frame, and nothing after it");
+    assert.equal(port.closeCalls, 0, "the peer closes the channel, not us");
+    port.peerCloses();
+    assert.deepEqual(await channel.closed, { reason: "peer says bye", remote: true });
+  });
+
+  it("closing: the port closes only on the peer's CLOSE_ACK, and frames the peer sends meanwhile are delivered", async () => {
+    const port = new ScriptedPort();
+    port.autoDrain = true;
+    port.answersClose = false;
+    const handled: number[] = [];
+    const channel = new FramedChannel(port, quiet);
+    channel.onFrame((frame) => void handled.push(frame[0]!));
+    const closing = channel.close("done");
+    assert.deepEqual(await channel.ending, { reason: "done", remote: false });
+    while (!port.sent.some((m) => m[0] === Kind.CLOSE)) await tick();
+    port.deliver(message(Kind.DATA_LAST, [7]));
+    port.deliver(encodeBatch([Uint8Array.of(8), Uint8Array.of(9)]));
+    await tick();
+    assert.equal(port.closeCalls, 0, "still waiting for CLOSE_ACK");
+    port.deliver(Uint8Array.of(Kind.CLOSE_ACK));
+    await closing;
+    assert.deepEqual(handled, [7, 8, 9]);
+    assert.equal(port.closeCalls, 1);
+    assert.deepEqual(await channel.closed, { reason: "done", remote: false });
+  });
+
+  it("both sides close at once: each answers the other's CLOSE with CLOSE_ACK and ends on the peer's", async () => {
+    const port = new ScriptedPort();
+    port.autoDrain = true;
+    port.answersClose = false;
+    const channel = new FramedChannel(port, quiet);
+    const closing = channel.close("mine");
+    while (!port.sent.some((m) => m[0] === Kind.CLOSE)) await tick();
+    port.deliver(encodeClose("theirs"));
+    assert.equal(port.sent.at(-1)![0], Kind.CLOSE_ACK, "their CLOSE is answered at once: ours already followed our frames");
+    assert.equal(port.closeCalls, 0);
+    port.deliver(Uint8Array.of(Kind.CLOSE_ACK));
+    await closing;
+    assert.deepEqual(await channel.closed, { reason: "mine", remote: false });
+    assert.equal(port.closeCalls, 1);
+  });
+
+  it("the peer's CLOSE during our own close, before our CLOSE went out, is answered with CLOSE_ACK instead", async () => {
+    const port = new ScriptedPort();
+    port.answersClose = false;
     const channel = new FramedChannel(port, { ...quiet, highWaterMark: 1000, lowWaterMark: 0 });
     const write = channel.write(new Uint8Array(40_000));
-    port.deliver(encodeClose("peer says bye"));
-    await assert.rejects(write, /channel closed: peer says bye/);
-    assert.deepEqual(await channel.closed, { reason: "peer says bye", remote: true });
+    const closing = channel.close("mine");
+    port.deliver(encodeClose("theirs"));
+    while (!port.sent.some((m) => m[0] === Kind.CLOSE_ACK)) {
+      port.drain();
+      await tick();
+    }
+    await write;
+    assert.equal(port.sent.filter((m) => m[0] === Kind.CLOSE).length, 0, "no CLOSE after the peer's");
+    port.peerCloses();
+    await closing;
+    assert.deepEqual(await channel.closed, { reason: "mine", remote: false });
+  });
+
+  it("a closer without an answer gives up once the peer has been silent for closeTimeoutMs", async () => {
+    const port = new ScriptedPort();
+    port.autoDrain = true;
+    port.answersClose = false;
+    const channel = new FramedChannel(port, { ...quiet, closeTimeoutMs: 30 });
+    await channel.close("nobody listens");
+    assert.equal(port.closeCalls, 1);
+    assert.equal((await channel.closed).reason, "nobody listens");
+  });
+
+  it("a CLOSE_ACK without our CLOSE ends the channel as the peer's decision", async () => {
+    const port = new ScriptedPort();
+    const channel = new FramedChannel(port, quiet);
+    port.deliver(Uint8Array.of(Kind.CLOSE_ACK));
+    const info = await channel.closed;
+    assert.equal(info.remote, true);
     assert.equal(port.closeCalls, 1);
   });
 
@@ -830,5 +925,44 @@ describe("FramedChannel (scripted port)", { timeout: 20_000 }, () => {
     } finally {
       port.close();
     }
+  });
+});
+
+describe("InboundMessages (a port's inbound side)", () => {
+  it("holds messages while there is no callback and hands them over in order, never from inside setCallback", async () => {
+    const held: number[] = [];
+    const inbound = new InboundMessages(() => assert.fail("no overflow"), 1024, (bytes) => held.push(bytes));
+    inbound.push(Uint8Array.of(1));
+    inbound.push(Uint8Array.of(2));
+    const got: number[] = [];
+    inbound.setCallback((data) => got.push(data[0]!));
+    assert.deepEqual(got, [], "released in a microtask, not re-entrantly");
+    inbound.push(Uint8Array.of(3));
+    await Promise.resolve();
+    assert.deepEqual(got, [1, 2, 3], "a message arriving before the release queues behind the held ones");
+    inbound.push(Uint8Array.of(4));
+    assert.deepEqual(got, [1, 2, 3, 4], "afterwards, delivered at once");
+    assert.deepEqual(held, [1, 2, 3, 0], "the held bytes are reported as they change");
+  });
+
+  it("pausing (null) holds again; clear drops what is held", async () => {
+    const inbound = new InboundMessages(() => assert.fail("no overflow"));
+    const got: number[] = [];
+    inbound.setCallback((data) => got.push(data[0]!));
+    inbound.setCallback(null);
+    inbound.push(Uint8Array.of(1));
+    inbound.clear();
+    inbound.setCallback((data) => got.push(data[0]!));
+    await Promise.resolve();
+    assert.deepEqual(got, []);
+  });
+
+  it("refuses to hold more than its limit and drops what it held", () => {
+    const errors: Error[] = [];
+    const inbound = new InboundMessages((error) => errors.push(error), 10);
+    inbound.push(new Uint8Array(6));
+    inbound.push(new Uint8Array(6));
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]!.message, /more than 10 bytes before the channel was taken into use/);
   });
 });

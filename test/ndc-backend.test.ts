@@ -64,7 +64,7 @@ describe("node-datachannel backend", { timeout: 60_000, skip: ndcSkip }, () => {
       dtlsTimes.push(at(pair.offerer.stages, "peer-connected") - at(pair.offerer.stages, "ice-connected"));
       const offerer = raw(pair.offerer);
       const answerer = raw(pair.answerer);
-      // Our own description stays actpass; the answerer was told passive and answered active.
+      // Offers say actpass; the answer takes the active role the offerer asked for.
       assert.match(offerer.pc.localDescription!.sdp, /^a=setup:actpass/m);
       assert.match(answerer.pc.localDescription!.sdp, /^a=setup:active/m);
       if (i === 0) t.diagnostic(`offerer: ${pair.offerer.stages.join(" ")} | answerer: ${pair.answerer.stages.join(" ")}`);

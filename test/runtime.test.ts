@@ -136,13 +136,15 @@ describe("BonitoRuntime", () => {
     runtime.dispose();
   });
 
-  it("status: connecting → open → connecting → closed, each reported once", () => {
+  it("status: connecting → open (on the server's first frame) → connecting → closed, each reported once", async () => {
     const runtime = new BonitoRuntime();
     const statuses: string[] = [];
     runtime.on_status_change((s) => statuses.push(s));
     runtime.init_session(SESSION, null);
     const { send } = recordingSend();
     runtime.on_connection_open(send, false, false);
+    assert.deepEqual(statuses, [], "the transport is open, the session not yet ready");
+    await runtime.lock_loading(() => runtime.process_message(runtime.decode_binary(serverFrame({ msg_type: MessageType.FusedMessage, payload: [] }))));
     runtime.on_connection_connecting();
     runtime.on_connection_close();
     runtime.on_connection_close();

@@ -54,6 +54,16 @@ describe("Session", () => {
     );
   });
 
+  it("becoming ready always sends a frame: an empty FusedMessage when nothing was queued", async () => {
+    const { connection, session } = await attached();
+    connection.connect();
+    assert.equal(connection.written.length, 0);
+    await connection.receive(DONE_LOADING(session));
+    const frames = connection.decoded();
+    assert.equal(frames.length, 1, "the frontend takes this frame as the sign that the session is ready");
+    assert.deepEqual(frames[0]!.message, { msg_type: MessageType.FusedMessage, payload: [] });
+  });
+
   it("once ready, sends each message as its own frame, in order", async () => {
     const { connection, session } = await attached();
     connection.connect();
@@ -61,7 +71,7 @@ describe("Session", () => {
     await session.evaljs("one()");
     await session.evaljs("two()");
     assert.deepEqual(
-      connection.decoded().map((f) => (f.message.payload as { source: string }).source),
+      connection.decoded().slice(1).map((f) => (f.message.payload as { source: string }).source),
       ["one()", "two()"],
     );
   });
@@ -176,7 +186,7 @@ describe("Session", () => {
     const first = session.evaljs("first()");
     const second = session.evaljs("second()");
     await new Promise((resolve) => setImmediate(resolve));
-    assert.equal(connection.written.length, 0);
+    assert.equal(connection.written.length, 1, "only the ready frame went out");
     connection.connect();
     await Promise.all([first, second]);
     const sources = connection.decoded().flatMap((f) =>

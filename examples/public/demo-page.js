@@ -26,9 +26,10 @@
     badge.title = fallbackReason ? `WebRTC could not connect: ${fallbackReason}` : "";
     badge.className = `badge ${transport}${fallbackReason ? " fallback" : ""}`;
   };
-  const showStatus = (status) => {
-    const label = { open: "connected", connecting: "reconnecting", closed: "closed" }[status] ?? status;
-    $("status").textContent = label;
+  // "connected" only once the server's session is ready, not when the channel opens.
+  const showStatus = (status, reason) => {
+    const label = { open: "connected", connecting: "connecting", closed: "closed" }[status] ?? status;
+    $("status").textContent = status === "closed" && reason ? `${label}: ${reason}` : label;
     $("status").className = `status ${status}`;
     showTransport();
   };

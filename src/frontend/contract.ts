@@ -6,7 +6,8 @@
 export interface BonitoContract {
   on_connection_open(send: (bytes: Uint8Array) => unknown, compressionEnabled: boolean, enablePings?: boolean): void;
   on_connection_connecting(): void;
-  on_connection_close(): void;
+  /** `reason` is ours: Bonito's own runtime ignores the argument. */
+  on_connection_close(reason?: string): void;
   lock_loading(task: () => unknown): unknown;
   process_message(message: any): void;
   decode_binary(bytes: Uint8Array, compression: boolean): any;

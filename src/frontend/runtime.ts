@@ -29,7 +29,11 @@ import { FrontendSessions } from "./sessions.js";
 /** The connection's send function: returns something other than false/undefined on success. */
 export type SendFunction = (bytes: Uint8Array) => unknown;
 
-/** `connecting` → `open` ↔ `connecting` (reconnects) → `closed`. */
+/**
+ * `connecting` → `open` ↔ `connecting` (reconnects) → `closed`. `open` means connected end
+ * to end: the transport is up *and* the server's session is ready (its first frame after
+ * our JSDoneLoading has arrived), not merely that the local transport opened.
+ */
 export type ConnectionStatus = "connecting" | "open" | "closed";
 
 /**
@@ -46,6 +50,9 @@ export interface FrontendDom {
   /** Puts `html` (a DomNode, RawHtml or string) in place of `node` (`replace`) or into it. */
   update(node: unknown, html: unknown, replace: boolean): void;
 }
+
+/** Told of each status change; `reason` says why, for `closed`. */
+export type StatusListener = (status: ConnectionStatus, reason?: string) => void;
 
 export interface RuntimeOptions {
   /**
@@ -91,10 +98,14 @@ export class BonitoRuntime {
   private sessionId: string | undefined;
   private compression = false;
   private status: ConnectionStatus = "connecting";
+  /** Why the connection closed, once it has. */
+  private closeReason: string | undefined;
+  /** The transport is open: messages go out now (the session may not be ready yet). */
+  private linkOpen = false;
   private sendFunction: SendFunction | undefined;
   private queue: BonitoMessage[] = [];
   private readonly observables = new Map<string, Observable<any>>();
-  private readonly statusListeners = new Set<(status: ConnectionStatus) => void>();
+  private readonly statusListeners = new Set<StatusListener>();
   private readonly errorListeners = new Set<(error: Error) => void>();
   private loading: Promise<void> = Promise.resolve();
   private pingTimer: ReturnType<typeof setTimeout> | undefined;
@@ -102,7 +113,7 @@ export class BonitoRuntime {
   private readonly evaluate: (code: JSCode, runtime: BonitoRuntime) => unknown;
   private readonly logger: Logger;
   private readonly dom: FrontendDom | undefined;
-  private connectionWaiters: Array<() => void> = [];
+  private connectionWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
 
   constructor(options: RuntimeOptions = {}) {
     this.pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
@@ -173,30 +184,35 @@ export class BonitoRuntime {
     return this.sessionId;
   }
 
-  /** Call on every (re)open of the connection: flushes queued messages in order. */
+  /**
+   * Call on every (re)open of the transport: flushes queued messages in order (the
+   * JSDoneLoading handshake first). The status turns `open` only when the server's next
+   * frame arrives, which the server sends as soon as the session is ready.
+   */
   on_connection_open(send: SendFunction, compressionEnabled: boolean, enablePings = true): void {
+    if (this.status === "closed") return;
     this.sendFunction = send;
     this.compression = compressionEnabled;
-    this.setStatus("open");
+    this.linkOpen = true;
     const pending = this.queue;
     this.queue = [];
     for (const message of pending) this.send_to_julia(message);
-    if (enablePings) this.schedulePing();
-    if (this.status === "open") {
-      const waiters = this.connectionWaiters;
-      this.connectionWaiters = [];
-      waiters.forEach((w) => w());
-    }
+    if (enablePings && this.linkOpen) this.schedulePing();
   }
 
   /** The link is down but may come back: new messages queue meanwhile. */
   on_connection_connecting(): void {
+    if (this.status === "closed") return;
+    this.linkOpen = false;
     this.stopPings();
     this.setStatus("connecting");
   }
 
-  /** The connection gave up for good. */
-  on_connection_close(): void {
+  /** The connection gave up for good; `reason` says why (shown to status listeners and waiters). */
+  on_connection_close(reason?: string): void {
+    if (this.status === "closed") return;
+    this.linkOpen = false;
+    this.closeReason = reason ?? "connection closed";
     this.stopPings();
     this.setStatus("closed");
   }
@@ -213,8 +229,13 @@ export class BonitoRuntime {
     return this.status;
   }
 
-  /** Be told of every status change. Returns an unsubscribe function. */
-  on_status_change(listener: (status: ConnectionStatus) => void): () => void {
+  /** Why the connection closed; undefined while it has not. */
+  close_reason(): string | undefined {
+    return this.closeReason;
+  }
+
+  /** Be told of every status change (with the reason, for `closed`). Returns an unsubscribe function. */
+  on_status_change(listener: StatusListener): () => void {
     this.statusListeners.add(listener);
     return () => this.statusListeners.delete(listener);
   }
@@ -225,10 +246,14 @@ export class BonitoRuntime {
     return () => this.errorListeners.delete(listener);
   }
 
-  /** Resolves once the connection is open and the loading handshake has been sent. */
+  /**
+   * Resolves once connected end to end: the transport is open and the server's session
+   * is ready. Rejects, with the reason, if the connection closes first.
+   */
   wait_for_connection(): Promise<void> {
     if (this.status === "open") return Promise.resolve();
-    return new Promise((resolve) => this.connectionWaiters.push(resolve));
+    if (this.status === "closed") return Promise.reject(this.closedError());
+    return new Promise((resolve, reject) => this.connectionWaiters.push({ resolve, reject }));
   }
 
   /**
@@ -240,7 +265,19 @@ export class BonitoRuntime {
     this.countReceived(view);
     const frame = decodeServerEnvelope(view, compression);
     this.register(frame.caches);
+    this.frameArrived();
     return frame.message;
+  }
+
+  /**
+   * A frame over an open link means the session is ready (the server sends none before).
+   * Reported once the frame has been processed: decoding and processing run in one task.
+   */
+  private frameArrived(): void {
+    if (!this.linkOpen || this.status !== "connecting") return;
+    queueMicrotask(() => {
+      if (this.linkOpen && this.status === "connecting") this.setStatus("open");
+    });
   }
 
   private countReceived(bytes: Uint8Array): void {
@@ -400,7 +437,7 @@ export class BonitoRuntime {
 
   /** Send a message to the server now, or queue it until the connection is open. */
   send_to_julia(message: BonitoMessage): void {
-    if (this.status !== "open" || !this.sendFunction) {
+    if (!this.linkOpen || !this.sendFunction) {
       this.queue.push(message);
       return;
     }
@@ -443,8 +480,7 @@ export class BonitoRuntime {
 
   /** Stop timers; the runtime sends nothing more. */
   dispose(): void {
-    this.stopPings();
-    this.setStatus("closed");
+    this.on_connection_close("closed by the frontend");
   }
 
   private mirror(id: string, initial: unknown): Observable<any> {
@@ -478,13 +514,23 @@ export class BonitoRuntime {
   private setStatus(status: ConnectionStatus): void {
     if (this.status === status) return;
     this.status = status;
-    for (const listener of [...this.statusListeners]) listener(status);
+    if (status !== "connecting") {
+      const waiters = this.connectionWaiters;
+      this.connectionWaiters = [];
+      for (const waiter of waiters) status === "open" ? waiter.resolve() : waiter.reject(this.closedError());
+    }
+    const reason = status === "closed" ? this.closeReason : undefined;
+    for (const listener of [...this.statusListeners]) listener(status, reason);
+  }
+
+  private closedError(): Error {
+    return new Error(`connection closed: ${this.closeReason ?? "connection closed"}`);
   }
 
   private schedulePing(): void {
     this.stopPings();
     this.pingTimer = setTimeout(() => {
-      if (this.status !== "open") return;
+      if (!this.linkOpen) return;
       this.send_to_julia({ msg_type: MessageType.PingPong });
       this.schedulePing();
     }, this.pingIntervalMs);

@@ -35,6 +35,8 @@ export interface WebRTCFrontendLink {
   readonly closed: Promise<CloseInfo>;
   /** Close cleanly (the server ends the session); resolves once the channel is down. */
   close(): Promise<void>;
+  /** Tell the server at once and stop, without waiting: for a page that is going away. */
+  closeNow(reason: string): void;
 }
 
 /**
@@ -61,10 +63,15 @@ export async function connectWebRTCFrontend(
       // Joining is one round trip; it gets its own bound so a short ICE timeout does not cut it.
       timeoutMs: Math.max(timeoutMs, DEFAULT_SIGNALING_JOIN_TIMEOUT_MS),
     });
-    pc = platform.createPeerConnection(config.iceServers, config.iceTransportPolicy);
+    const peer = platform.createPeerConnection(config.iceServers, config.iceTransportPolicy);
+    pc = peer;
     negotiationStarted = true;
-    const dataChannel = await negotiateAsAnswerer(pc, signaling, {
+    let port: ChannelPort | undefined;
+    await negotiateAsAnswerer(peer, signaling, {
       timeoutMs,
+      answererDtlsRole: config.answerSetup,
+      // From the moment the channel is announced: the server may send right behind it.
+      onChannel: (dataChannel) => (port = platform.wrapChannel(dataChannel, peer)),
       // The hold keeps our checks from reaching the server before it has our answer. Through
       // relays only they cannot: the server's relay forwards them only once the server added
       // our candidates, which follow the answer. Holding there only delays the permissions
@@ -72,12 +79,12 @@ export async function connectWebRTCFrontend(
       // ~215 → ~15–115 ms, measured through coturn on loopback).
       ...(config.iceTransportPolicy === "relay" ? { candidateHoldMs: 0 } : {}),
     });
-    channel = new FramedChannel(platform.wrapChannel(dataChannel, pc), config.channel);
+    channel = new FramedChannel(port!, config.channel);
   } catch (error) {
     if (pc) platform.closePeerConnection(pc);
     // A failure outside the negotiation (no RTCPeerConnection here) still tells the server why.
     if (signaling && !negotiationStarted) trySend(signaling, { type: "bye", reason: describe(error).slice(0, 512) });
-    bonito.on_connection_close();
+    bonito.on_connection_close(describe(error));
     throw error;
   } finally {
     // Signaling is only for the negotiation; the channel does not need it.
@@ -85,7 +92,8 @@ export async function connectWebRTCFrontend(
   }
 
   channel.onFrame((frame) => deliverFrame(bonito, frame, config.compression));
-  void channel.closed.then(() => bonito.on_connection_close());
+  // Closed for the runtime as soon as the channel stops (the close handshake goes on behind).
+  void channel.ending.then((info) => bonito.on_connection_close(info.reason));
   bonito.set_transport?.("webrtc");
   bonito.on_connection_open((bytes) => {
     // False makes the runtime keep the message queued instead of losing it.
@@ -101,6 +109,9 @@ export async function connectWebRTCFrontend(
     async close() {
       await channel.close("closed by the frontend");
     },
+    closeNow(reason) {
+      channel.closeNow(reason);
+    },
   };
 }
 
@@ -114,6 +125,8 @@ export interface FrontendSessionLink {
   readonly closed: Promise<{ reason: string }>;
   /** Close cleanly (the server ends the session); resolves once the connection is down. */
   close(): Promise<void>;
+  /** Tell the server at once and stop, without waiting: for a page that is going away. */
+  closeNow(reason: string): void;
 }
 
 /**
@@ -133,7 +146,7 @@ export async function joinWebRTCSession(
   const startedAt = Date.now();
   // While WebRTC is being tried its failure must not reach the runtime as "closed".
   let trying = true;
-  const attempt: BonitoContract = { ...bindContract(bonito), on_connection_close: () => void (trying || bonito.on_connection_close()) };
+  const attempt: BonitoContract = { ...bindContract(bonito), on_connection_close: (reason) => void (trying || bonito.on_connection_close(reason)) };
   try {
     const link = await connectWebRTCFrontend(config, attempt, platform);
     trying = false;
@@ -141,7 +154,7 @@ export async function joinWebRTCSession(
   } catch (error) {
     trying = false;
     if (!curedByFallback(error)) {
-      bonito.on_connection_close();
+      bonito.on_connection_close(describe(error));
       throw error;
     }
     const reason = describe(error);
@@ -177,8 +190,9 @@ async function fallBack(
   const failFirstAttempt = () => {
     failed = true;
     glue.close();
-    bonito.on_connection_close();
-    rejectOpened(new Error(`WebRTC could not connect (${reason}), and the WebSocket fallback did not connect either`));
+    const failure = new Error(`WebRTC could not connect (${reason}), and the WebSocket fallback did not connect either`);
+    bonito.on_connection_close(failure.message);
+    rejectOpened(failure);
   };
   const watched: BonitoContract = {
     ...bindContract(bonito),
@@ -192,10 +206,10 @@ async function fallBack(
       if (everOpened) bonito.on_connection_connecting();
       else if (!failed) failFirstAttempt();
     },
-    on_connection_close: () => {
+    on_connection_close: (closeReason) => {
       if (failed) return;
       if (!everOpened) return failFirstAttempt();
-      bonito.on_connection_close();
+      bonito.on_connection_close(closedBy ?? closeReason);
       resolveClosed({ reason: closedBy ?? `the server closed the WebSocket (the session fell back to it: ${reason})` });
     },
   };
@@ -210,11 +224,20 @@ async function fallBack(
       glue.close();
       await closed;
     },
+    closeNow(reason) {
+      closedBy ??= reason;
+      glue.close();
+    },
   };
 }
 
 function webrtcLink(link: WebRTCFrontendLink): FrontendSessionLink {
-  return { transport: "webrtc", closed: link.closed.then((info) => ({ reason: info.reason })), close: () => link.close() };
+  return {
+    transport: "webrtc",
+    closed: link.closed.then((info) => ({ reason: info.reason })),
+    close: () => link.close(),
+    closeNow: (reason) => link.closeNow(reason),
+  };
 }
 
 /**

@@ -79,7 +79,7 @@ export function connectWebSocket(url: string, bonito: BonitoContract, options: W
       if (socket !== ws) return;
       socket = undefined;
       if (closedByUs || event.code !== ABNORMAL_CLOSURE) {
-        bonito.on_connection_close();
+        bonito.on_connection_close(event.reason || `the WebSocket closed (${event.code})`);
         return;
       }
       scheduleRetry();
@@ -90,7 +90,7 @@ export function connectWebSocket(url: string, bonito: BonitoContract, options: W
     const now = Date.now();
     if (retryDeadline === 0) retryDeadline = now + retryWindowMs;
     if (now >= retryDeadline) {
-      bonito.on_connection_close();
+      bonito.on_connection_close(`the connection dropped and did not come back within ${retryWindowMs} ms`);
       return;
     }
     bonito.on_connection_connecting();
@@ -107,7 +107,7 @@ export function connectWebSocket(url: string, bonito: BonitoContract, options: W
       closedByUs = true;
       if (retryTimer !== undefined) clearTimeout(retryTimer);
       if (socket) socket.close(1000, "closed by the frontend");
-      else bonito.on_connection_close();
+      else bonito.on_connection_close("closed by the frontend");
     },
   };
 }

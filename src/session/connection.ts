@@ -174,8 +174,12 @@ export abstract class FrontendConnection {
   /** Set up the transport for `session` (routes, rooms, servers) and return the bootstrap. */
   protected abstract prepare(session: Session, host: ConnectionHost): Promise<ConnectionBootstrap>;
 
-  /** Release the transport. Called once, by {@link close}; must not throw for a transport that never opened. */
-  protected abstract doClose(): Promise<void>;
+  /**
+   * Release the transport. Called once, by {@link close}, with the reason the session ends
+   * (a transport that can tell its frontend why should); must not throw for a transport
+   * that never opened.
+   */
+  protected abstract doClose(reason: string): Promise<void>;
 
   // ---- for subclasses: report what the transport does ---------------------------------
 
@@ -218,12 +222,12 @@ export abstract class FrontendConnection {
   }
 
   async #shutDown(reason: string): Promise<void> {
-    try {
-      await this.doClose();
-    } finally {
-      const ended = this.#endedWith;
-      // Not awaited: Session.close awaits this very close(), and ends the session synchronously.
-      void this.#session?.close(ended?.reason ?? reason, ended?.error);
-    }
+    // One turn first, so that `close` has recorded this shutdown: ending the session calls it again.
+    await Promise.resolve();
+    const ended = this.#endedWith;
+    // The session ends at once (not awaited: Session.close awaits this very close(), and
+    // ends the session synchronously); the transport may take longer to close cleanly.
+    void this.#session?.close(ended?.reason ?? reason, ended?.error);
+    await this.doClose(ended?.reason ?? reason);
   }
 }

@@ -575,6 +575,10 @@ export class Session {
       this.queue = [];
       this.queuedBytes = 0;
       this.write(batch);
+    } else {
+      // Always at least one frame: the frontend reports itself connected on the first frame
+      // after its JSDoneLoading, and it must not wait for the app to say something.
+      void this.send({ msg_type: MessageType.FusedMessage, payload: [] }).catch(() => {});
     }
     for (const listener of [...this.readyListeners]) {
       try {

@@ -14,7 +14,7 @@ import { DEFAULT_FALLBACK_WAIT_MS, DEFAULT_MAX_FRAME_SIZE, DEFAULT_NEGOTIATION_T
 import { FrontendConnection, type BrowserAsset, type ConnectionHost } from "../session/connection.js";
 import type { Session } from "../session/session.js";
 import { webSocketUrl } from "../core/urls.js";
-import { FramedChannel, type FramedChannelOptions } from "./channel/index.js";
+import { FramedChannel, type ChannelPort, type FramedChannelOptions } from "./channel/index.js";
 import { SignalingServer, type Room } from "../signaling/server.js";
 import { negotiateAsOfferer, NegotiationError, type PeerConnectionLike } from "./negotiation.js";
 import { checkBackendName, loadBackend, DEFAULT_BACKEND, type BackendName, type WebRTCBackend } from "./backends/index.js";
@@ -172,6 +172,7 @@ export class WebRTCConnection extends FrontendConnection {
       ...(this.options.iceTransportPolicy ? { iceTransportPolicy: this.options.iceTransportPolicy } : {}),
       timeoutMs: this.options.negotiationTimeoutMs ?? DEFAULT_NEGOTIATION_TIMEOUT_MS,
       channel: this.options.channel ?? {},
+      answerSetup: this.backend.answerSetup,
       ...(fallback ? { fallback } : {}),
     };
     return { ...this.bootstrap };
@@ -209,10 +210,11 @@ export class WebRTCConnection extends FrontendConnection {
     return this.channel.write(frame);
   }
 
-  protected async doClose(): Promise<void> {
+  protected async doClose(reason: string): Promise<void> {
     clearTimeout(this.fallbackWait);
     this.stopWebRTC();
-    if (this.channel) await this.channel.close("session closed");
+    // The reason travels in our CLOSE, so the frontend can say why its session ended.
+    if (this.channel) await this.channel.close(reason);
     await this.fallbackSocket?.release();
   }
 
@@ -269,22 +271,27 @@ export class WebRTCConnection extends FrontendConnection {
       ...(this.options.iceTransportPolicy ? { policy: this.options.iceTransportPolicy } : {}),
     });
     this.pc = pc;
+    let port: ChannelPort | undefined;
     try {
-      const dataChannel = await negotiateAsOfferer(pc, room, {
+      await negotiateAsOfferer(pc, room, {
         timeoutMs: this.options.negotiationTimeoutMs ?? DEFAULT_NEGOTIATION_TIMEOUT_MS,
         signal: this.negotiationAbort.signal,
+        // From the start: the frontend may send before our side of the channel opens. What
+        // the port holds until then counts against the server's inbound budget.
+        onChannel: (dataChannel) => (port = backend.wrapChannel(dataChannel, pc, { onHeldBytes: (bytes) => this.holdingInbound(bytes) })),
       });
       room.close();
       if (this.isClosing || this.fallbackInfo) {
-        dataChannel.close();
-        backend.closePeerConnection(pc);
+        port!.close();
         return;
       }
-      const channel = new FramedChannel(backend.wrapChannel(dataChannel, pc), this.options.channel);
+      const channel = new FramedChannel(port!, this.options.channel);
       this.channel = channel;
       channel.onFrame((frame) => this.deliver(frame));
       channel.onHeldBytes((bytes) => this.holdingInbound(bytes));
-      void channel.closed.then((info) => {
+      // Ends the session as soon as the channel stops accepting frames; the close handshake
+      // finishes behind it.
+      void channel.ending.then((info) => {
         // Closed because the session moved to the WebSocket: nothing ended.
         if (this.channel !== channel) return;
         // A remote close without an error is the frontend's own decision; anything with an

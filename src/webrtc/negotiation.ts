@@ -123,7 +123,7 @@ export type NegotiationStage =
   | "channel-open";
 
 /** Options for both roles. */
-export interface NegotiationOptions {
+export interface NegotiationOptions<DC extends DataChannelLike = DataChannelLike> {
   /** Give up after this long. Default 15,000 ms. */
   timeoutMs?: number;
   /** Abort the negotiation (rejects with code "aborted"). */
@@ -131,14 +131,22 @@ export interface NegotiationOptions {
   /** Called at each milestone with the time since the negotiation started, for diagnostics and benchmarks. */
   onProgress?: (stage: NegotiationStage, elapsedMs: number) => void;
   /**
-   * Answerer only: the DTLS role to take. "passive" (default) makes the
-   * answerer the DTLS server, which avoids a retransmit delay with werift (see
-   * preferPassiveAnswer); "active" keeps the SDP as the stack wrote it. Only
-   * an `actpass` offer leaves the choice to the answerer.
+   * Answerer only: the DTLS role to take, as the `a=setup` of the answer: what the
+   * offering stack handles best, which the server announces as the bootstrap's
+   * `answerSetup` (see withAnswerSetup). Default "passive" (the answerer is the DTLS
+   * server), right for a werift offerer. Only an `actpass` offer leaves the choice to the
+   * answerer; a stack that writes its own answer (node-datachannel) keeps its choice.
    */
   answererDtlsRole?: "active" | "passive";
   /** Answerer only: how long to keep the offerer's candidates back (see DEFAULT_CANDIDATE_HOLD_MS). */
   candidateHoldMs?: number;
+  /**
+   * Called once, synchronously, as soon as the data channel object exists: on the offerer
+   * when it is created, on the answerer when the offerer's announcement arrives, in both
+   * cases before it opens. Wrap it into its ChannelPort here: a peer may send before our
+   * side sees `open` (Firefox sends before its DCEP ACK), and the port holds those messages.
+   */
+  onChannel?: (channel: DC) => void;
 }
 
 /** Why a negotiation failed. */
@@ -165,7 +173,7 @@ export class NegotiationError extends BonitoError<NegotiationFailure> {}
 export function negotiateAsOfferer<DC extends DataChannelLike>(
   pc: PeerConnectionLike<DC>,
   port: SignalingPort<OffererOutgoing>,
-  options: NegotiationOptions = {},
+  options: NegotiationOptions<DC> = {},
 ): Promise<DC> {
   return new Negotiation(pc, port, "offerer", options).run();
 }
@@ -179,32 +187,33 @@ export function negotiateAsOfferer<DC extends DataChannelLike>(
 export function negotiateAsAnswerer<DC extends DataChannelLike>(
   pc: PeerConnectionLike<DC>,
   port: SignalingPort<AnswererOutgoing>,
-  options: NegotiationOptions = {},
+  options: NegotiationOptions<DC> = {},
 ): Promise<DC> {
   return new Negotiation(pc, port, "answerer", options).run();
 }
 
 /**
- * Make the answerer the DTLS server (`a=setup:passive`) instead of the usual
- * client (`active`). RFC 8842 allows the answerer either.
+ * The answer with its DTLS role set to `role` (`a=setup:active` makes the answerer the DTLS
+ * client, `passive` the server). RFC 8842 lets the answerer to an `actpass` offer pick
+ * either; our offers always say `actpass` (RFC 5763: strict peers such as aiortc refuse
+ * anything else) and the offering stack names the role it needs:
  *
- * Why: werift creates its DTLS endpoint only after its own ICE check
- * succeeded, and drops DTLS packets that arrive before that. As DTLS server
- * (answerer `active`) it can lose a client's first flight, sent the moment the
- * client's ICE connects, and the handshake then waits for the client's
- * retransmit timer. As DTLS client on the offering (ICE-controlling) side,
- * werift learns that ICE connected after the answerer did, so a `passive`
- * answerer is already listening; werift's own fixed 100 ms wait before its
- * first flight is therefore skipped (backends/werift/patches/dtls-early-start.ts).
- * Measured on loopback, werift offerer and Chromium answerer, ICE connected →
- * DTLS connected: cold processes 0.33–0.57 s with `active` (werift's log shows
- * a resent ClientHello) and 0.24–0.48 s with `passive`; warm ~60–110 ms with
- * `active` and ~120–135 ms with `passive` (the 100 ms wait, since removed:
- * werift ↔ werift setup went from ~175 to ~60–80 ms). Applied only to answers to an `actpass` offer: a node-datachannel
- * server offers `passive` (see ndc-backend.ts) and must get `active`.
+ * - werift wants a `passive` answerer. werift creates its DTLS endpoint only after its own
+ *   ICE check succeeded and drops DTLS packets that arrive before that (our
+ *   dtls-early-datagrams patch keeps them, when it applies), so as DTLS server it can lose
+ *   the client's first flight (sent the moment the client's ICE connects) and then waits
+ *   for the client's retransmit timer. As DTLS client on the offering
+ *   (ICE-controlling) side it learns that ICE connected after the answerer did, so a
+ *   `passive` answerer is already listening, and werift's own 100 ms wait before its first
+ *   flight is skipped (backends/werift/patches/dtls-early-start.ts). Measured on loopback,
+ *   werift offerer and Chromium answerer, ICE connected → DTLS connected: cold processes
+ *   0.33–0.57 s with `active` (werift's log shows a resent ClientHello) and 0.24–0.48 s with
+ *   `passive`; werift ↔ werift setup went from ~175 to ~60–80 ms once the wait was skipped.
+ * - node-datachannel wants an `active` answerer (see its backend.ts): as DTLS client it
+ *   would send its first flight the moment its ICE connects, which a werift answerer drops.
  */
-export function preferPassiveAnswer(sdp: string): string {
-  return sdp.replace(/^a=setup:active\r?$/gm, (line) => line.replace("active", "passive"));
+export function withAnswerSetup(sdp: string, role: "active" | "passive"): string {
+  return sdp.replace(/^a=setup:(active|passive)(\r?)$/gm, `a=setup:${role}$2`);
 }
 
 type Role = "offerer" | "answerer";
@@ -242,7 +251,7 @@ class Negotiation<DC extends DataChannelLike> {
     private readonly pc: PeerConnectionLike<DC>,
     private readonly port: SignalingPort,
     private readonly role: Role,
-    private readonly options: NegotiationOptions,
+    private readonly options: NegotiationOptions<DC>,
   ) {}
 
   run(): Promise<DC> {
@@ -318,9 +327,9 @@ class Negotiation<DC extends DataChannelLike> {
     const answer = await this.pc.createAnswer();
     if (this.settled) return;
     const created = requireSdp(answer, "answer");
-    // Only an `actpass` offer leaves the role to us; an offerer that chose `passive` gets its `active` answer.
-    const mayChoose = setupRole(offerSdp) === "actpass" && this.options.answererDtlsRole !== "active";
-    const answerSdp = mayChoose ? preferPassiveAnswer(created) : created;
+    // Only an `actpass` offer leaves the role to us.
+    const role = setupRole(offerSdp) === "actpass" ? (this.options.answererDtlsRole ?? "passive") : undefined;
+    const answerSdp = role ? withAnswerSetup(created, role) : created;
     await this.pc.setLocalDescription({ type: "answer", sdp: answerSdp });
     if (this.settled) return;
     // Some stacks ignore the SDP given to setLocalDescription (node-datachannel's
@@ -457,6 +466,7 @@ class Negotiation<DC extends DataChannelLike> {
   /** Resolve on the channel's `open`; fail if it closes first. */
   private watchChannel(channel: DC): void {
     this.channel = channel;
+    this.options.onChannel?.(channel);
     const onOpen = () => this.guard(() => this.succeed());
     const onClose = () => this.guard(() => this.fail("error", "the data channel closed before it opened"));
     channel.addEventListener("open", onOpen);

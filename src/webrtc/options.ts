@@ -38,4 +38,6 @@ export interface WebRTCBootstrap {
    * or `wss://` URL; in the page, a path relative to it). Absent with `fallback: false`.
    */
   fallback?: { url: string };
+  /** The `a=setup` the frontend's answer should carry (the DTLS role the server's stack needs). */
+  answerSetup?: "active" | "passive";
 }

@@ -11,7 +11,9 @@ import {
   negotiateAsOfferer,
   type DataChannelLike,
   type NegotiationStage,
+  type OffererOutgoing,
   type PeerConnectionLike,
+  type SignalingPort,
 } from "../../src/webrtc/negotiation.js";
 
 /** One side of a connected pair. */
@@ -28,6 +30,9 @@ export interface BackendPair {
   answerer: PairSide;
   /** From opening the room until both channels are open. */
   setupMs: number;
+  /** The session descriptions as they went through signaling. */
+  offerSdp: string;
+  answerSdp: string;
 }
 
 /** Where cleanups go: a node:test context, or anything with the same `after`. */
@@ -72,10 +77,28 @@ export async function connectBackendPair(
       side.backend.closePeerConnection(side.pc);
     }
   });
-  const offered = negotiateAsOfferer(offererPc, room, { onProgress: log(offererStages), timeoutMs: 10_000 });
+  let offerSdp = "";
+  let answerSdp = "";
+  room.onMessage((msg) => {
+    if (msg.type === "answer") answerSdp = msg.sdp;
+  });
+  // The room as the offerer's port, recording the offer as it is sent.
+  const port: SignalingPort<OffererOutgoing> = {
+    send: (msg) => {
+      if (msg.type === "offer") offerSdp = msg.sdp;
+      return room.send(msg);
+    },
+    onMessage: (callback) => room.onMessage(callback),
+    onClose: (callback) => room.onClose(callback),
+  };
+  const offered = negotiateAsOfferer(offererPc, port, { onProgress: log(offererStages), timeoutMs: 10_000 });
   const client = await connectSignaling(room.url, { sessionId, token: room.token, WebSocket, timeoutMs: 5_000 });
   t.after(() => client.close());
-  const answered = negotiateAsAnswerer(answererPc, client, { onProgress: log(answererStages), timeoutMs: 10_000 });
+  const answered = negotiateAsAnswerer(answererPc, client, {
+    onProgress: log(answererStages),
+    timeoutMs: 10_000,
+    answererDtlsRole: offererBackend.answerSetup,
+  });
   const [offererDc, answererDc] = await Promise.all([offered, answered]);
   sides[0]!.dc = offererDc;
   sides[1]!.dc = answererDc;
@@ -86,5 +109,7 @@ export async function connectBackendPair(
     offerer: { backend: offererBackend, pc: offererPc, dc: offererDc, stages: offererStages },
     answerer: { backend: answererBackend, pc: answererPc, dc: answererDc, stages: answererStages },
     setupMs,
+    offerSdp,
+    answerSdp,
   };
 }

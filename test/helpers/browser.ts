@@ -3,6 +3,7 @@
  * with the flags this sandbox needs and WebRTC over loopback working (ARCHITECTURE.md lists the pitfalls).
  */
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { SuiteBrowser, SuitePage } from "./browser-suite.js";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -55,5 +56,22 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBr
       await context.close().catch(() => {});
       await rm(profile, { recursive: true, force: true });
     },
+  };
+}
+
+/** Chromium as the shared browser suite drives it. */
+export async function chromiumSuiteBrowser(): Promise<SuiteBrowser> {
+  const browser = await launchBrowser();
+  return {
+    async newPage(): Promise<SuitePage> {
+      const page = await browser.newPage();
+      page.on("pageerror", (error) => console.error("page error:", error.message));
+      return {
+        goto: async (url) => void (await page.goto(url)),
+        evaluate: (fn, arg) => page.evaluate(fn as never, arg as never) as never,
+        close: () => page.close(),
+      };
+    },
+    close: () => browser.close(),
   };
 }

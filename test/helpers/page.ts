@@ -2,6 +2,12 @@
 import type { Page } from "playwright-core";
 import type { TestBrowser } from "./browser.js";
 
+/** What the page helpers need from a page, whichever browser driver made it. */
+export interface EvaluatingPage {
+  /** Runs `fn(arg)` in the page (both are serialized) and resolves with its result. */
+  evaluate<R, A>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
+}
+
 /** Open `url` and wait until the session is connected and the handshake sent. */
 export async function openPage(browser: TestBrowser, url: string): Promise<Page> {
   const page = await browser.newPage();
@@ -16,8 +22,8 @@ export async function openPage(browser: TestBrowser, url: string): Promise<Page>
  * wait for `output`, and compare byte by byte there (moving megabytes through the test
  * protocol would measure Playwright, not us).
  */
-export function pageEcho(page: Page, size: number, seed = size + 7): Promise<{ length: number; equal: boolean; type: string }> {
-  return page.evaluate(
+export function pageEcho(page: Page | EvaluatingPage, size: number, seed = size + 7): Promise<{ length: number; equal: boolean; type: string }> {
+  return (page as EvaluatingPage).evaluate(
     async ([size, seed]) => {
       const bytes = new Uint8Array(size);
       let x = seed >>> 0 || 1;

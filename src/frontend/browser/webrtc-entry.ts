@@ -4,6 +4,7 @@
  * connect and the server offers that. A fallback is logged, kept in `BonitoWebRTC.fallback`
  * and shown in `Bonito.stats` (`transport`, `fallbackReason`); a failure is logged, kept in
  * `BonitoWebRTC.lastError` and announced as a `bonito:connection-error` event on `window`.
+ * Closing the tab (or leaving the page) sends CLOSE, so the server ends the session at once.
  */
 import { joinWebRTCSession, type FrontendSessionLink, type WebRTCFrontendConfig } from "../webrtc.js";
 import { wrapW3CChannel } from "../../webrtc/channel/w3c-port.js";
@@ -40,6 +41,10 @@ const BonitoWebRTC = {
         BonitoWebRTC.fallback = link.fallback;
         console.warn(`bonito: WebRTC could not connect (${link.fallback.reason}); continuing over the WebSocket`);
       }
+      // A tab that closes or navigates away tells the server at once (the heartbeat would
+      // take 8 s). Pages with an open peer connection are not kept in the back/forward
+      // cache, so pagehide is the end of this page.
+      window.addEventListener("pagehide", () => link.closeNow("the page was closed"), { once: true });
       return link;
     } catch (error) {
       const problem = error instanceof Error ? error : new Error(String(error));

@@ -79,8 +79,8 @@ export async function connectWithBootstrap(
   let resolveClosed!: (info: FrontendCloseInfo) => void;
   const closed = new Promise<FrontendCloseInfo>((resolve) => (resolveClosed = resolve));
   let link: FrontendLink | undefined;
-  runtime.on_status_change((status) => {
-    if (status === "closed") resolveClosed({ reason: link?.closeReason() ?? "connection closed" });
+  runtime.on_status_change((status, reason) => {
+    if (status === "closed") resolveClosed({ reason: reason ?? link?.closeReason() ?? "connection closed" });
   });
   runtime.init_session(bootstrap.sessionId, bootstrap.init ? fromBase64(bootstrap.init) : null, "root", bootstrap.compression);
   try {

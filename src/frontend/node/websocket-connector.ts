@@ -18,9 +18,9 @@ export async function connectWebSocketFrontend({ bootstrap, bonito, options }: C
     process_message: bonito.process_message.bind(bonito),
     decode_binary: bonito.decode_binary.bind(bonito),
     Sessions: bonito.Sessions,
-    on_connection_close: () => {
-      closeReason ??= "the server closed the connection";
-      bonito.on_connection_close();
+    on_connection_close: (reason?: string) => {
+      closeReason ??= reason ?? "the server closed the connection";
+      bonito.on_connection_close(closeReason);
       resolveDown();
     },
   };

@@ -1,5 +1,5 @@
 /** What every Node WebRTC stack provides to the shared negotiation and framing code. */
-import type { ChannelPort } from "../channel/port.js";
+import type { ChannelPort, PortOptions } from "../channel/port.js";
 import type { DataChannelLike, PeerConnectionLike } from "../negotiation.js";
 import type { IceServer, IceTransportPolicy } from "../options.js";
 import type { Logger } from "../../core/logger.js";
@@ -23,14 +23,23 @@ export interface PeerConnectionOptions {
 export interface WebRTCBackend {
   readonly name: BackendName;
   /**
+   * The `a=setup` an answerer should put in its answer when this backend offers (offers
+   * always say `actpass`): the DTLS role that this stack handles without a lost first flight.
+   */
+  readonly answerSetup: "active" | "passive";
+  /**
    * A peer connection configured for our one data channel: no STUN server unless given,
    * loopback reachable on a host without another interface. `policy` (default `"all"`)
    * restricts ICE to relays; `logger` (default `console`) hears what the stack cannot throw,
    * such as a werift version its workarounds were not tested with.
    */
   createPeerConnection(iceServers: IceServer[], options?: PeerConnectionOptions): PeerConnectionLike;
-  /** The open data channel as the port a FramedChannel drives; closing the port closes `pc` too. */
-  wrapChannel(channel: DataChannelLike, pc: PeerConnectionLike): ChannelPort;
+  /**
+   * The data channel as the port a FramedChannel drives; closing the port closes `pc` too.
+   * Wrap it as soon as the channel exists (negotiation's `onChannel`): the port holds what
+   * arrives before `open`.
+   */
+  wrapChannel(channel: DataChannelLike, pc: PeerConnectionLike, options?: PortOptions): ChannelPort;
   /** Release what `createPeerConnection` made when negotiation failed. */
   closePeerConnection(pc: PeerConnectionLike): void;
 }

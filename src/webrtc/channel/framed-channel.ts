@@ -13,6 +13,7 @@ import {
   batchEntrySize,
   encodeBatch,
   encodeClose,
+  encodeCloseAck,
   encodeHeartbeat,
   iterateFragments,
   type FrameEvent,
@@ -35,7 +36,13 @@ export interface FramedChannelOptions {
   heartbeatTimeoutMs?: number;
   /** A write fails (and the channel closes) when the buffer makes no progress for this long. Default 30000 ms. */
   writeTimeoutMs?: number;
-  /** How long `close` lets already-accepted writes finish before giving up on them. Default 5000 ms. */
+  /**
+   * How long closing may take at each step: letting already-accepted writes finish, and
+   * waiting for the peer's CLOSE_ACK or for the peer to close the channel after our
+   * CLOSE_ACK. Those two waits also end once the peer has been silent for a heartbeat
+   * interval plus a second (a live peer sends at least a heartbeat that often), so a
+   * vanished peer holds a close up for 3 s by default, not 5. Default 5000 ms.
+   */
   closeTimeoutMs?: number;
 }
 
@@ -63,8 +70,10 @@ const DEFAULTS: Required<FramedChannelOptions> = {
   closeTimeoutMs: 5000,
 };
 
-/** After sending CLOSE, how long we wait for it to leave the buffer before closing the port. */
+/** After a protocol error, how long the CLOSE we send may take to leave the buffer before the port closes. */
 const CLOSE_DRAIN_MS = 1000;
+/** How much longer than a heartbeat interval a peer may be silent while it closes. */
+const CLOSE_SILENCE_MARGIN_MS = 1000;
 /** Poll period while waiting for the buffer to empty during close. */
 const CLOSE_POLL_MS = 5;
 
@@ -78,6 +87,13 @@ type Timer = ReturnType<typeof setTimeout>;
 export class FramedChannel {
   /** Settles once, when the channel has ended, with why it ended. Never rejects. */
   readonly closed: Promise<CloseInfo>;
+  /**
+   * Settles once, when the channel stops accepting writes for good (either side began to
+   * close, or it failed), with what `closed` will report. When the peer closes, it settles
+   * once every frame the peer sent before its CLOSE has been handed to the frame handler;
+   * the close handshake then continues in the background until `closed`. Never rejects.
+   */
+  readonly ending: Promise<CloseInfo>;
 
   private readonly port: ChannelPort;
   private readonly options: Required<FramedChannelOptions>;
@@ -87,6 +103,17 @@ export class FramedChannel {
   /** Set by the orderly close: how the channel will be reported closed. */
   private closing: CloseInfo | null = null;
   private resolveClosed!: (info: CloseInfo) => void;
+  private resolveEnding!: (info: CloseInfo) => void;
+
+  // The close handshake (see the section "closing" below).
+  private closeSent = false;
+  private closeAckSent = false;
+  private peerClosed = false;
+  private peerAcked = false;
+  /** Wakes the close sequence's current wait (an ACK arrived, or the channel ended). */
+  private wakeCloser: (() => void) | null = null;
+  /** Resolved when the inbox is empty and no handler is running. */
+  private deliveredWaiters: Array<() => void> = [];
 
   /** Writes accepted and not yet (completely) handed to the port, in call order. */
   private readonly outbox = new Fifo<PendingWrite>();
@@ -127,6 +154,7 @@ export class FramedChannel {
     this.options = resolveOptions(options);
     this.reassembler = new Reassembler(this.options.maxFrameSize);
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.ending = new Promise((resolve) => (this.resolveEnding = resolve));
 
     port.onMessage(this.handleMessage);
     port.onBufferedAmountLow(this.handleBufferedAmountLow);
@@ -205,6 +233,17 @@ export class FramedChannel {
   async close(reason = "closed"): Promise<void> {
     this.beginClose({ reason, remote: false });
     await this.closed;
+  }
+
+  /**
+   * Sends CLOSE with `reason` at once and ends the channel without waiting for anything:
+   * for a page that is being unloaded, which cannot wait for writes or for the peer's
+   * CLOSE_ACK. Writes not yet handed to the data channel are rejected. Idempotent.
+   */
+  closeNow(reason = "closed"): void {
+    if (this.state === "closed") return;
+    this.sendCloseBestEffort(reason);
+    this.finish(this.closing ?? { reason, remote: false }, { keepPortOpen: true });
   }
 
   // ---- writing -------------------------------------------------------
@@ -364,8 +403,11 @@ export class FramedChannel {
       return;
     }
     if (event.kind === "close") {
-      // If we were closing too, our own reason stands: the peer's CLOSE crossed ours.
-      this.finish(this.closing ?? { reason: event.reason, remote: true });
+      this.peerClosing(event.reason);
+      return;
+    }
+    if (event.kind === "close-ack") {
+      this.peerAcknowledged();
       return;
     }
     if (event.kind === "frame") this.queueFrame(event.frame);
@@ -417,6 +459,13 @@ export class FramedChannel {
       }
     }
     this.delivering = false;
+    if (this.inbox.length === 0) for (const delivered of this.deliveredWaiters.splice(0)) delivered();
+  }
+
+  /** Resolves once every frame received so far has been handed to the handler (and its promise settled). */
+  private whenDelivered(): Promise<void> {
+    if (!this.delivering && this.inbox.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.deliveredWaiters.push(resolve));
   }
 
   // ---- liveness ------------------------------------------------------
@@ -473,34 +522,155 @@ export class FramedChannel {
   };
 
   // ---- closing -------------------------------------------------------
+  //
+  // Closing is a handshake, so that closing the peer connection never cuts off a frame
+  // still in flight (libdatachannel, for one, discards unacknowledged data when its peer
+  // connection closes). The side that closes first finishes its accepted writes, sends
+  // CLOSE and keeps reading; the peer finishes its own accepted writes and answers
+  // CLOSE_ACK, after which it sends nothing; on CLOSE_ACK the first side knows both
+  // directions are complete and closes the port, which the peer sees as the end. If both
+  // send CLOSE at once, each answers the other's with CLOSE_ACK and waits for one.
+  // Every wait is bounded by closeTimeoutMs, the waits for the peer also by its silence.
 
-  /** Starts the orderly close (once); `info` is what `closed` will report. */
+  /** Starts the orderly close (once) as the side that closes first; `info` is what `closed` will report. */
   private beginClose(info: CloseInfo): void {
     if (this.state !== "open") return;
     this.state = "closing";
     this.closing = info;
+    this.resolveEnding(info);
     void this.closeGracefully(info);
   }
 
   private async closeGracefully(info: CloseInfo): Promise<void> {
     // Writes accepted before close() still go out, within closeTimeoutMs.
     await settledOrTimeout(this.whenWritesDone(), this.options.closeTimeoutMs);
-    if (this.state === "closed") return;
-    if (this.sendCloseBestEffort(info.reason)) await this.bufferEmptied(CLOSE_DRAIN_MS);
+    if (this.ended) return;
+    if (this.peerClosed) {
+      // The peer's CLOSE arrived while our writes went out: answer it instead.
+      await this.acknowledgeAndWait();
+      return;
+    }
+    if (!this.sendControl(encodeClose(info.reason, this.maxCloseReasonBytes()))) return this.finish(info);
+    this.closeSent = true;
+    this.stopHeartbeat();
+    if (!this.receiving) {
+      // After a protocol error nothing the peer sends is read any more, an ACK included.
+      await this.bufferEmptied(CLOSE_DRAIN_MS);
+      return this.finish(info);
+    }
+    await this.waitQuietly(() => this.peerAcked);
+    if (this.ended) return;
+    await settledOrTimeout(this.whenDelivered(), this.options.closeTimeoutMs);
     this.finish(info);
   }
 
-  /** Sends a CLOSE message if the port can take it; returns whether it did. */
-  private sendCloseBestEffort(reason: string): boolean {
+  /** The peer sent CLOSE: everything it sent before has arrived. */
+  private peerClosing(reason: string): void {
+    if (this.peerClosed) return;
+    this.peerClosed = true;
+    if (this.state === "open") {
+      this.state = "closing";
+      const info: CloseInfo = { reason, remote: true };
+      this.closing = info;
+      void settledOrTimeout(this.whenDelivered(), this.options.closeTimeoutMs).then(() => this.resolveEnding(info));
+      void settledOrTimeout(this.whenWritesDone(), this.options.closeTimeoutMs).then(() => this.acknowledgeAndWait());
+      return;
+    }
+    // Both sides closed at once. Our CLOSE follows our last frame, so once it is out our
+    // answer may go too; if it is not out yet, closeGracefully answers instead of sending it.
+    if (this.closeSent && !this.closeAckSent) {
+      this.closeAckSent = this.sendControl(encodeCloseAck());
+    }
+  }
+
+  /** The peer answered our CLOSE: both directions are complete. */
+  private peerAcknowledged(): void {
+    this.peerAcked = true;
+    if (!this.closeSent) {
+      // An answer to a CLOSE we never sent: the peer has stopped; nothing more will come.
+      this.finish(this.closing ?? { reason: "the peer ended the channel", remote: true });
+      return;
+    }
+    this.wakeCloser?.();
+  }
+
+  /** Answer the peer's CLOSE (our accepted writes are out), then let the peer close the channel. */
+  private async acknowledgeAndWait(): Promise<void> {
+    if (this.ended || this.closeAckSent) return;
+    const info = this.closing!;
+    this.closeAckSent = this.sendControl(encodeCloseAck());
+    this.stopHeartbeat();
+    if (!this.closeAckSent) return this.finish(info);
+    // The peer closes the channel on our ACK, unless it sent CLOSE too and waits for an ACK
+    // of its own (both closed at once): then its ACK ends the wait.
+    await this.waitQuietly(() => this.closeSent && this.peerAcked);
+    this.finish(info);
+  }
+
+  /**
+   * Resolves when `done()` holds (checked whenever the wait is woken), when the channel has
+   * ended, or once the peer has been silent for closeSilenceMs: a peer still sending its
+   * last frames extends the wait, a vanished one does not hold it up.
+   */
+  private waitQuietly(done: () => boolean): Promise<void> {
+    const limit = this.closeSilenceMs;
+    return new Promise<void>((resolve) => {
+      let timer: Timer | null = null;
+      const stop = () => {
+        if (timer !== null) clearTimeout(timer);
+        this.wakeCloser = null;
+        resolve();
+      };
+      const check = () => {
+        if (this.ended || done()) stop();
+      };
+      const arm = (delayMs: number) => {
+        timer = setTimeout(() => {
+          const quietFor = this.now() - this.lastInbound;
+          if (quietFor >= limit) stop();
+          else arm(limit - quietFor);
+        }, delayMs);
+        unrefTimer(timer);
+      };
+      this.wakeCloser = check;
+      arm(limit);
+      check();
+    });
+  }
+
+  /**
+   * How long the peer may be silent while we wait for it to finish the close handshake. A
+   * live peer sends at least a heartbeat every heartbeatIntervalMs until it has answered.
+   */
+  private get closeSilenceMs(): number {
+    const { heartbeatIntervalMs, closeTimeoutMs } = this.options;
+    return heartbeatIntervalMs > 0 ? Math.min(closeTimeoutMs, heartbeatIntervalMs + CLOSE_SILENCE_MARGIN_MS) : closeTimeoutMs;
+  }
+
+  /** Sends a control message if the port can take it; returns whether it did. */
+  private sendControl(message: Uint8Array): boolean {
     if (!this.port.isOpen) return false;
-    const maxReason = Math.min(MAX_CLOSE_REASON_BYTES, this.port.maxMessageSize - HEADER_SIZE);
     try {
-      this.port.send(encodeClose(reason, maxReason));
+      this.port.send(message);
       return true;
     } catch {
       // The port is failing already; closing it is all that is left.
       return false;
     }
+  }
+
+  private maxCloseReasonBytes(): number {
+    return Math.min(MAX_CLOSE_REASON_BYTES, this.port.maxMessageSize - HEADER_SIZE);
+  }
+
+  /** Sends a CLOSE message if the port can take it (not waiting for an answer); returns whether it did. */
+  private sendCloseBestEffort(reason: string): boolean {
+    return this.sendControl(encodeClose(reason, this.maxCloseReasonBytes()));
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
   }
 
   /** Resolves when the port's buffer is empty, the channel ended, or `timeoutMs` passed. */
@@ -531,10 +701,13 @@ export class FramedChannel {
   };
 
   /** The single place where the channel ends: stops everything, releases the port, settles `closed`. */
-  private finish(info: CloseInfo): void {
+  private finish(info: CloseInfo, { keepPortOpen = false } = {}): void {
     if (this.state === "closed") return;
     this.state = "closed";
     this.closeInfo = info;
+    this.resolveEnding(info);
+    this.wakeCloser?.();
+    for (const delivered of this.deliveredWaiters.splice(0)) delivered();
 
     if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
     if (this.watchdogTimer !== null) clearTimeout(this.watchdogTimer);
@@ -555,7 +728,7 @@ export class FramedChannel {
     this.port.onClose(null);
     this.port.onError(null);
     try {
-      this.port.close();
+      if (!keepPortOpen) this.port.close();
     } catch {
       // Closing is best effort; the channel has ended either way.
     }

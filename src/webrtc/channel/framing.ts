@@ -14,6 +14,7 @@ export {
   encodeHeader,
   decodeHeader,
   encodeClose,
+  encodeCloseAck,
   encodeHeartbeat,
 } from "./header.js";
 export { iterateFragments, fragmentFrame, fragmentCount } from "./fragmenter.js";

@@ -1,6 +1,6 @@
 /**
  * The one-byte header that starts every data-channel message, and the
- * control messages (close, heartbeat) that consist of little more than it.
+ * control messages (close, its answer, heartbeat) that consist of little more than it.
  *
  * Layout of the header byte:
  *
@@ -36,12 +36,16 @@
  *   bytes or ≥ 2^32, and a batch inside a fragmented frame. Senders use it
  *   only for two or more frames (one frame goes as DATA_LAST, one byte
  *   shorter); receivers accept a batch of one.
+ * - 8 `CLOSE_ACK`: empty; the answer to CLOSE. Its sender has received the
+ *   peer's CLOSE (so every frame sent before it), has sent the frames it had
+ *   accepted, and sends nothing more; the peer that sent CLOSE may now close
+ *   the data channel without cutting anything off (see framed-channel.ts).
  *
  * Reserved for the resume step (a broken link resumes without loss or
  * duplicates): kind 5 `ACK` (payload: the sequence number of the last whole
  * frame received, so the sender can drop what it keeps for replay) and kind
  * 6 `RESUME` (payload: session token plus last sequence number received).
- * Kinds 5, 6 and 8..63 are unknown today and rejected with a FramingError,
+ * Kinds 5, 6 and 9..63 are unknown today and rejected with a FramingError,
  * so a peer that sends them to an old peer fails loudly instead of silently.
  */
 
@@ -65,6 +69,8 @@ export const Kind = {
   HEARTBEAT: 4,
   /** Several whole frames, each as [LEB128 length][bytes] (see the layout above). */
   BATCH: 7,
+  /** The answer to CLOSE: everything before it arrived, nothing follows; payload empty. */
+  CLOSE_ACK: 8,
 } as const;
 
 /** One of the {@link Kind} values. */
@@ -108,6 +114,11 @@ export function encodeClose(reason: string, maxReasonBytes: number = MAX_CLOSE_R
 /** A HEARTBEAT message (a fresh buffer each time: sent buffers are never reused). */
 export function encodeHeartbeat(): Uint8Array {
   return Uint8Array.of(encodeHeader(Kind.HEARTBEAT));
+}
+
+/** A CLOSE_ACK message (a fresh buffer each time). */
+export function encodeCloseAck(): Uint8Array {
+  return Uint8Array.of(encodeHeader(Kind.CLOSE_ACK));
 }
 
 /** The longest prefix of `bytes` of at most `max` bytes that ends on a character boundary. */

@@ -51,3 +51,13 @@ export interface ChannelPort {
    */
   close(): void;
 }
+
+/** Options of a port adapter (`wrapW3CChannel`, a backend's `wrapChannel`). */
+export interface PortOptions {
+  /**
+   * Told how many bytes the port holds for messages that arrived before anyone took them
+   * (before the channel opened on our side), each time that changes: a server counts them
+   * against its inbound memory budget.
+   */
+  onHeldBytes?: (bytes: number) => void;
+}

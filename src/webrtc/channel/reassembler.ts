@@ -11,6 +11,7 @@ export type FrameEvent =
   /** A BATCH message: one or more whole frames, in order. */
   | { kind: "frames"; frames: Uint8Array[] }
   | { kind: "close"; reason: string }
+  | { kind: "close-ack" }
   | { kind: "heartbeat" };
 
 const textDecoder = new TextDecoder();
@@ -79,6 +80,8 @@ export class Reassembler {
         return { kind: "close", reason: textDecoder.decode(payload) };
       case Kind.HEARTBEAT:
         return { kind: "heartbeat" };
+      case Kind.CLOSE_ACK:
+        return { kind: "close-ack" };
       default:
         throw this.fail(`unknown message kind ${kind} (header byte 0x${hex(message[0]!)})`);
     }

@@ -8,7 +8,8 @@
  * are left alone), `bufferedAmountLowThreshold`, and
  * `pc.sctp.maxMessageSize` for the size limit.
  */
-import type { ChannelPort } from "./port.js";
+import type { ChannelPort, PortOptions } from "./port.js";
+import { InboundMessages, MAX_HELD_BYTES } from "./inbound-messages.js";
 
 /** RFC 8841: the max-message-size to assume when the peer states none. */
 const DEFAULT_MAX_MESSAGE_SIZE = 65536;
@@ -16,13 +17,17 @@ const DEFAULT_MAX_MESSAGE_SIZE = 65536;
 /** Longest wait for the channel to finish closing before closing the connection. */
 const PEER_CLOSE_DELAY_MS = 1000;
 
-/** Wraps an open standard data channel and its peer connection as a ChannelPort. */
-export function wrapW3CChannel(dc: RTCDataChannel, pc: RTCPeerConnection): ChannelPort {
-  return new W3CPort(dc, pc);
+/**
+ * Wraps a standard data channel and its peer connection as a ChannelPort. Call it as soon
+ * as the channel object exists (see NegotiationOptions.onChannel): messages that arrive
+ * before `open` are held until the port's message callback is set.
+ */
+export function wrapW3CChannel(dc: RTCDataChannel, pc: RTCPeerConnection, options: PortOptions = {}): ChannelPort {
+  return new W3CPort(dc, pc, options);
 }
 
 class W3CPort implements ChannelPort {
-  private messageCallback: ((data: Uint8Array) => void) | null = null;
+  private readonly inbound: InboundMessages;
   private closeCallback: (() => void) | null = null;
   private errorCallback: ((error: Error) => void) | null = null;
   private lowCallback: (() => void) | null = null;
@@ -32,7 +37,13 @@ class W3CPort implements ChannelPort {
   constructor(
     private readonly dc: RTCDataChannel,
     private readonly pc: RTCPeerConnection,
+    options: PortOptions,
   ) {
+    const overflow = (error: Error) => {
+      this.reportError(error);
+      this.close();
+    };
+    this.inbound = new InboundMessages(overflow, MAX_HELD_BYTES, options.onHeldBytes);
     dc.binaryType = "arraybuffer";
     dc.addEventListener("message", this.handleMessage);
     dc.addEventListener("bufferedamountlow", this.handleLow);
@@ -59,7 +70,7 @@ class W3CPort implements ChannelPort {
   }
 
   onMessage(callback: ((data: Uint8Array) => void) | null): void {
-    this.messageCallback = callback;
+    this.inbound.setCallback(callback);
   }
 
   onClose(callback: (() => void) | null): void {
@@ -115,8 +126,7 @@ class W3CPort implements ChannelPort {
       this.reportError(new Error(`unexpected data-channel message type: ${Object.prototype.toString.call(event.data)}`));
       return;
     }
-    const callback = this.messageCallback;
-    if (callback) callback(data);
+    this.inbound.push(data);
   };
 
   private readonly handleLow = (): void => {
@@ -141,6 +151,7 @@ class W3CPort implements ChannelPort {
   private reportClose(): void {
     if (this.closeReported) return;
     this.closeReported = true;
+    this.inbound.clear();
     this.dc.removeEventListener("message", this.handleMessage);
     this.dc.removeEventListener("bufferedamountlow", this.handleLow);
     this.dc.removeEventListener("close", this.handleClose);

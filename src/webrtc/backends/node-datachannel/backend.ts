@@ -14,17 +14,23 @@
  *   Local candidates come as SDP lines (`a=candidate:...`); the negotiation strips `a=`.
  * - `dc.close()` reaches the peer in ~1 ms; `pc.close()` also closes the peer's channel
  *   and connection within milliseconds (unlike werift's).
- * - The process exits only once its native callbacks are released: see ndc-lifetime.ts.
+ * - The process exits only once its native callbacks are released: see lifetime.ts.
+ * - A message and the channel's close that reach JavaScript in the same turn of the event
+ *   loop lose the message: each event has its own native queue, the close's is drained
+ *   first, and it releases the channel, which cancels the message still queued. Our close
+ *   handshake never closes a channel while frames are in flight; a peer that sends and
+ *   vanishes at once (a page being unloaded) can lose its last message this way.
  *
  * DTLS roles. The polyfill ignores the SDP given to setLocalDescription (libdatachannel
- * writes its own offer and answer), so roles are steered through the descriptions sent:
- * - As offerer it is the DTLS server: the offer we send says `a=setup:passive` (our own
- *   stays `actpass`, which accepts the `active` answer that follows). As DTLS client it
- *   sends its first flight the moment its ICE connects, and a werift answerer, which
- *   drops DTLS until its own ICE check has succeeded, loses it: 1 s retransmit. It also
- *   keeps clear of a libdatachannel race where the client verifies the server's
- *   certificate before the answer's fingerprint is stored (see DEFAULT_CANDIDATE_HOLD_MS
- *   in negotiation.ts, which closes that race for both roles).
+ * writes its own offer and answer), so roles are steered through the answerer:
+ * - As offerer it offers `a=setup:actpass`, as RFC 5763 requires (aiortc refuses any
+ *   other offer), and asks the frontend for an `active` answer (`answerSetup`), which
+ *   makes it the DTLS server. As DTLS client it would send its first flight the moment
+ *   its ICE connects, and a werift answerer, which drops DTLS until its own ICE check has
+ *   succeeded, loses it: 1 s retransmit. Being the server also keeps clear of a
+ *   libdatachannel race where the client verifies the server's certificate before the
+ *   answer's fingerprint is stored (see DEFAULT_CANDIDATE_HOLD_MS in negotiation.ts, which
+ *   closes that race for both roles). An answerer that picks `passive` anyway still works.
  * - As answerer it stays the DTLS client (`active`, its own choice); the negotiation sends
  *   the answer it really uses. It cannot be the server for werift anyway: werift numbers
  *   its channel as the DTLS server would (odd stream) before it knows its role, and
@@ -33,7 +39,7 @@
 import { networkInterfaces } from "node:os";
 import { wrapW3CChannel } from "../../channel/w3c-port.js";
 import type { PeerConnectionOptions, WebRTCBackend } from "../backend.js";
-import type { DataChannelLike, DescriptionLike, PeerConnectionLike } from "../../negotiation.js";
+import type { DataChannelLike, PeerConnectionLike } from "../../negotiation.js";
 import { ADVERTISED_MAX_MESSAGE_SIZE, type IceServer } from "../../options.js";
 import { NativeLifetime } from "./lifetime.js";
 
@@ -104,6 +110,7 @@ function createNdcBackend(polyfill: PolyfillModule, lifetime: NativeLifetime): W
   const PeerConnection = ndcPeerConnectionClass(polyfill.RTCPeerConnection, lifetime);
   return {
     name: "node-datachannel",
+    answerSetup: "active",
     createPeerConnection(iceServers: IceServer[], { policy = "all" }: PeerConnectionOptions = {}) {
       return new PeerConnection({
         // A copy: the polyfill rewrites the entries it is given.
@@ -113,9 +120,9 @@ function createNdcBackend(polyfill: PolyfillModule, lifetime: NativeLifetime): W
         ...(hasNetworkInterface() ? {} : { bindAddress: "127.0.0.1" }),
       });
     },
-    wrapChannel(channel, pc) {
+    wrapChannel(channel, pc, options) {
       // The polyfill follows the W3C API closely enough for the browser port.
-      return wrapW3CChannel(channel as unknown as RTCDataChannel, pc as unknown as RTCPeerConnection);
+      return wrapW3CChannel(channel as unknown as RTCDataChannel, pc as unknown as RTCPeerConnection, options);
     },
     closePeerConnection(pc) {
       (pc as PolyfillPeerConnection).close();
@@ -145,12 +152,6 @@ function ndcPeerConnectionClass(Base: PolyfillModule["RTCPeerConnection"], lifet
       return channel;
     }
 
-    /** The offer as the answerer should see it: we will be the DTLS server. */
-    override async createOffer(): Promise<DescriptionLike> {
-      const offer = await super.createOffer();
-      return { type: offer.type, sdp: offer.sdp === undefined ? undefined : withSetup(offer.sdp, "actpass", "passive") };
-    }
-
     override close(): void {
       if (this.closeCalled) return;
       this.closeCalled = true;
@@ -176,11 +177,6 @@ function ndcPeerConnectionClass(Base: PolyfillModule["RTCPeerConnection"], lifet
       channel.addEventListener("close", () => this.channels.delete(channel), { once: true });
     }
   };
-}
-
-/** `sdp` with every `a=setup:from` line changed to `a=setup:to`. */
-function withSetup(sdp: string, from: string, to: string): string {
-  return sdp.replace(new RegExp(`^a=setup:${from}(\\r?)$`, "gm"), `a=setup:${to}$1`);
 }
 
 /** Whether this host has an address besides loopback and IPv6 link-local (where libdatachannel gathers candidates). */

@@ -13,6 +13,7 @@ import { ADVERTISED_MAX_MESSAGE_SIZE } from "../../options.js";
 /** werift, the default backend: pure JavaScript, always installed. */
 export const weriftBackend: WebRTCBackend = {
   name: "werift",
+  answerSetup: "passive",
   createPeerConnection(iceServers, { policy = "all", logger } = {}) {
     const pc = new RTCPeerConnection({
       // werift adds a public STUN server to an empty list; the no-default-stun patch removes it.
@@ -27,8 +28,8 @@ export const weriftBackend: WebRTCBackend = {
     applyWeriftPatches(pc, logger ? { logger } : {});
     return pc as unknown as PeerConnectionLike;
   },
-  wrapChannel(channel, pc) {
-    return wrapWeriftChannel(channel as never, pc as never);
+  wrapChannel(channel, pc, options) {
+    return wrapWeriftChannel(channel as never, pc as never, options);
   },
   closePeerConnection(pc) {
     void (pc as unknown as RTCPeerConnection).close().catch(() => {});

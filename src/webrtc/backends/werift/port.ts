@@ -34,7 +34,8 @@
  * them to each peer connection it creates (./patches).
  */
 import type { RTCDataChannel, RTCPeerConnection } from "werift";
-import type { ChannelPort } from "../../channel/port.js";
+import type { ChannelPort, PortOptions } from "../../channel/port.js";
+import { InboundMessages, MAX_HELD_BYTES } from "../../channel/inbound-messages.js";
 
 /**
  * Extra bytes each message still inside werift adds to bufferedAmount. With
@@ -53,13 +54,17 @@ const PENDING_MESSAGE_COST = 32 * 1024;
 /** Longest wait for the peer to acknowledge the channel close before closing the connection. */
 const PEER_CLOSE_DELAY_MS = 1000;
 
-/** Wraps an open werift data channel and its peer connection as a ChannelPort. */
-export function wrapWeriftChannel(dc: RTCDataChannel, pc: RTCPeerConnection): ChannelPort {
-  return new WeriftPort(dc, pc);
+/**
+ * Wraps a werift data channel and its peer connection as a ChannelPort. Call it as soon as
+ * the channel object exists (see NegotiationOptions.onChannel): werift delivers messages
+ * that arrive before `open`, and the port holds them until its message callback is set.
+ */
+export function wrapWeriftChannel(dc: RTCDataChannel, pc: RTCPeerConnection, options: PortOptions = {}): ChannelPort {
+  return new WeriftPort(dc, pc, options);
 }
 
 class WeriftPort implements ChannelPort {
-  private messageCallback: ((data: Uint8Array) => void) | null = null;
+  private readonly inbound: InboundMessages;
   private closeCallback: (() => void) | null = null;
   private errorCallback: ((error: Error) => void) | null = null;
   private lowCallback: (() => void) | null = null;
@@ -75,10 +80,16 @@ class WeriftPort implements ChannelPort {
   constructor(
     private readonly dc: RTCDataChannel,
     private readonly pc: RTCPeerConnection,
+    options: PortOptions,
   ) {
+    const overflow = (error: Error) => {
+      this.reportError(error);
+      this.close();
+    };
+    this.inbound = new InboundMessages(overflow, MAX_HELD_BYTES, options.onHeldBytes);
     const onMessage = (event: { data: string | Buffer }) => {
       const data = typeof event.data === "string" ? Buffer.from(event.data, "utf8") : event.data;
-      this.guard(() => this.messageCallback?.(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
+      this.guard(() => this.inbound.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
     };
     // werift's threshold stays 0: its buffer empties in one step (see above),
     // and "empty" is the only moment the pending-message count is known.
@@ -136,7 +147,7 @@ class WeriftPort implements ChannelPort {
   }
 
   onMessage(callback: ((data: Uint8Array) => void) | null): void {
-    this.messageCallback = callback;
+    this.inbound.setCallback(callback && ((data) => this.guard(() => callback(data))));
   }
 
   onClose(callback: (() => void) | null): void {
@@ -184,6 +195,7 @@ class WeriftPort implements ChannelPort {
   private reportClose(): void {
     if (this.closeReported) return;
     this.closeReported = true;
+    this.inbound.clear();
     for (const dispose of this.disposers.splice(0)) dispose();
     const callback = this.closeCallback;
     this.guard(() => callback?.());
