@@ -107,9 +107,10 @@ export async function webrtcBrowserSuite(options: BrowserSuiteOptions): Promise<
           const updates = compression ? Math.min(options.updates, 1000) : options.updates;
           test(`${updates} updates from the page arrive in order, and their echoes too`, async () => {
             entry.received.length = 0;
-            const echoed = await page.evaluate(sendCountingUpdates, updates).catch((error: Error) => {
+            const echoed = await page.evaluate(sendCountingUpdates, updates).catch(async (error: Error) => {
               // Say which way it stopped: the server's side of the count, and the session's state.
-              throw new Error(`${error.message}; the server received ${entry.received.length}, session ${entry.session.status}`);
+              const ended = entry.session.status === "closed" ? `, closed: ${(await entry.session.closed).reason}` : "";
+              throw new Error(`${error.message}; the server received ${entry.received.length}, session ${entry.session.status}${ended}`);
             });
             assertCountingSequence(entry.received, updates, "updates received by the server");
             assertCountingSequence(echoed, updates, "echoes received by the page");
