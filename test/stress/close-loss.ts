@@ -41,7 +41,7 @@ for (const [serverBackend, frontendBackend] of pairs) {
     }
     failures += lossy + errors;
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    console.log(`${serverBackend} server, ${frontendBackend} frontend, ${direction}: ${iterations} runs, ${lossy} lost messages, ${errors} failed (${seconds} s)`);
+    console.log(`${serverBackend} server, ${frontendBackend} frontend, ${direction}: ${iterations} runs, ${lossy} lost a message, ${errors} failed (${seconds} s)`);
   }
 }
 process.exitCode = failures > 0 ? 1 : 0;
