@@ -5,7 +5,7 @@
  * byte-exact, updates arrive in order both ways, and a close from either side (the page's
  * own close, a closed tab, the server's close) ends the other side at once.
  */
-import { describe, test, before, after } from "node:test";
+import { describe, test, before, after, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { serve, type BonitoServer } from "../../src/index.js";
 import { WebRTCConnection } from "../../src/webrtc/index.js";
@@ -130,19 +130,34 @@ export async function webrtcBrowserSuite(options: BrowserSuiteOptions): Promise<
         }
       });
 
+      /** The session ended because its page went away, and (werift) it heard the page's CLOSE. */
+      const assertPageGone = (reason: string, t: TestContext) => {
+        if (backend === "werift") assert.match(reason, /the page was closed/);
+        else {
+          // node-datachannel drops a message that reaches it in the same instant as the
+          // channel's close (see its backend.ts): then the close itself ends the session.
+          assert.match(reason, /the page was closed|data channel closed without a close message/);
+          t.diagnostic(reason);
+        }
+      };
+
       test("closing the tab ends the server session within a second (the page sends CLOSE as it goes)", async (t) => {
         const { server, page, entry } = await open();
         try {
           await page.close();
-          const info = await within(entry.session.closed, 1000, "server session closes");
-          if (backend === "werift") assert.match(info.reason, /the page was closed/);
-          else {
-            // node-datachannel drops a message that reaches it in the same instant as the
-            // channel's close (see its backend.ts): then the close itself ends the session.
-            assert.match(info.reason, /the page was closed|data channel closed without a close message/);
-            t.diagnostic(info.reason);
-          }
+          assertPageGone((await within(entry.session.closed, 1000, "server session closes")).reason, t);
         } finally {
+          await server.close();
+        }
+      });
+
+      test("navigating away ends the server session within a second", async (t) => {
+        const { server, page, entry } = await open();
+        try {
+          await page.goto("about:blank");
+          assertPageGone((await within(entry.session.closed, 1000, "server session closes")).reason, t);
+        } finally {
+          await page.close();
           await server.close();
         }
       });

@@ -238,7 +238,9 @@ export class FramedChannel {
   /**
    * Sends CLOSE with `reason` at once and ends the channel without waiting for anything:
    * for a page that is being unloaded, which cannot wait for writes or for the peer's
-   * CLOSE_ACK. Writes not yet handed to the data channel are rejected. Idempotent.
+   * CLOSE_ACK. Writes not yet handed to the data channel are rejected. The data channel is
+   * left to the platform, which tears it down with the page: closing it here as well made
+   * node-datachannel peers drop the CLOSE (see its backend.ts). Idempotent.
    */
   closeNow(reason = "closed"): void {
     if (this.state === "closed") return;
