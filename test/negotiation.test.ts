@@ -13,6 +13,7 @@ import { WebSocket } from "ws";
 import { connectSignaling, SignalingServer, type SignalingClient } from "../src/signaling/index.js";
 import {
   NegotiationError,
+  isRelayCandidate,
   negotiateAsAnswerer,
   negotiateAsOfferer,
   type AnswererOutgoing,
@@ -245,6 +246,29 @@ describe("negotiation between two werift peers", () => {
       assert.match(error.message, /no route between the peers/);
       assert.match(error.message, /TURN/);
     }
+  });
+
+  it("relay-only sends the peer no host candidate, in trickle or in the description", { timeout: TEST_TIMEOUT }, async (t) => {
+    const server = new SignalingServer({ mode: "standalone" });
+    t.after(() => server.close());
+    const offerer = makePeer(t);
+    const frontend = makePeer(t);
+    const room = await server.openRoom("relay-only");
+    // Everything the relay-only offerer puts on the wire, as the peer would receive it.
+    const sent: NegotiationOutgoing[] = [];
+    const recorded = rewritingPort(room, (msg) => (sent.push(msg), msg));
+    // werift gathers host candidates here (no TURN server is configured): none may leave.
+    const offered = negotiateAsOfferer(offerer.pc, recorded, { timeoutMs: 2_000, relayOnly: true });
+    const client = await connectSignaling(room.url, { sessionId: "relay-only", token: room.token, WebSocket });
+    t.after(() => client.close());
+    const answered = negotiateAsAnswerer(frontend.pc, client, { timeoutMs: 2_000 });
+    await Promise.allSettled([offered, answered]);
+    const offer = sent.find((msg) => msg.type === "offer");
+    assert.ok(offer && "sdp" in offer, "the offer was sent");
+    assert.doesNotMatch(offer.sdp, /^a=candidate:.* typ (host|srflx|prflx)/m);
+    const candidates = sent.flatMap((msg) => (msg.type === "candidate" && msg.candidate ? [msg.candidate.candidate] : []));
+    assert.deepEqual(candidates.filter((c) => !isRelayCandidate(c)), []);
+    assert.ok(sent.some((msg) => msg.type === "candidate" && msg.candidate === null), "the end of candidates is still signalled");
   });
 
   it("fails when the frontend says bye", { timeout: TEST_TIMEOUT }, async (t) => {

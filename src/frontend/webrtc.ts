@@ -77,7 +77,7 @@ export async function connectWebRTCFrontend(
       // our candidates, which follow the answer. Holding there only delays the permissions
       // the server's checks need (relayed setup: werift ~400 → ~80 ms, node-datachannel
       // ~215 → ~15–115 ms, measured through coturn on loopback).
-      ...(config.iceTransportPolicy === "relay" ? { candidateHoldMs: 0 } : {}),
+      ...(config.iceTransportPolicy === "relay" ? { candidateHoldMs: 0, relayOnly: true } : {}),
     });
     channel = new FramedChannel(port!, config.channel);
   } catch (error) {

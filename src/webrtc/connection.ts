@@ -276,6 +276,7 @@ export class WebRTCConnection extends FrontendConnection {
       await negotiateAsOfferer(pc, room, {
         timeoutMs: this.options.negotiationTimeoutMs ?? DEFAULT_NEGOTIATION_TIMEOUT_MS,
         signal: this.negotiationAbort.signal,
+        relayOnly: this.options.iceTransportPolicy === "relay",
         // From the start: the frontend may send before our side of the channel opens. What
         // the port holds until then counts against the server's inbound budget.
         onChannel: (dataChannel) => (port = backend.wrapChannel(dataChannel, pc, { onHeldBytes: (bytes) => this.holdingInbound(bytes) })),

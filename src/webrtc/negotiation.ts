@@ -141,6 +141,12 @@ export interface NegotiationOptions<DC extends DataChannelLike = DataChannelLike
   /** Answerer only: how long to keep the offerer's candidates back (see DEFAULT_CANDIDATE_HOLD_MS). */
   candidateHoldMs?: number;
   /**
+   * Send the peer relay candidates only (`iceTransportPolicy: "relay"`). Some stacks (werift)
+   * still gather host candidates under that policy; they never leave this side, so the peer
+   * learns no address of this host but its relay's.
+   */
+  relayOnly?: boolean;
+  /**
    * Called once, synchronously, as soon as the data channel object exists: on the offerer
    * when it is created, on the answerer when the offerer's announcement arrives, in both
    * cases before it opens. Wrap it into its ChannelPort here: a peer may send before our
@@ -350,6 +356,7 @@ class Negotiation<DC extends DataChannelLike> {
 
   /** Send our description, then the candidates gathered meanwhile. */
   private sendDescription(msg: NegotiationOutgoing, stage: NegotiationStage): void {
+    if (this.options.relayOnly && "sdp" in msg) msg = { ...msg, sdp: withoutNonRelayCandidates(msg.sdp) };
     this.port.send(msg);
     this.descriptionSent = true;
     this.progress(stage);
@@ -402,6 +409,7 @@ class Negotiation<DC extends DataChannelLike> {
     let init: CandidateInit | null = null;
     // werift signals the end with `undefined`, browsers with `null`; an empty string is a per-section end.
     if (candidate && candidate.candidate) {
+      if (this.options.relayOnly && !isRelayCandidate(candidate.candidate)) return;
       this.localCandidates++;
       init = {
         // node-datachannel gives the SDP line ("a=candidate:..."); others expect the attribute ("candidate:...").
@@ -583,6 +591,16 @@ class Negotiation<DC extends DataChannelLike> {
 /** The first `a=setup:` value of an SDP, if any. */
 function setupRole(sdp: string): string | undefined {
   return /^a=setup:(\w+)/m.exec(sdp)?.[1];
+}
+
+/** Whether an ICE candidate line (`candidate:...` or `a=candidate:...`) is a relay candidate. */
+export function isRelayCandidate(candidate: string): boolean {
+  return / typ relay( |$)/.test(candidate);
+}
+
+/** `sdp` without the candidate lines a stack embedded that are not relay candidates. */
+function withoutNonRelayCandidates(sdp: string): string {
+  return sdp.replace(/^a=candidate:[^\r\n]*\r?\n/gm, (line) => (isRelayCandidate(line.trimEnd()) ? line : ""));
 }
 
 function requireSdp(description: DescriptionLike, what: string): string {
