@@ -17,6 +17,8 @@ import { echoApp } from "./helpers/echo-app.js";
 import { emptyMaps, forgedSessionCache, updateWithRawPayload, zeroBomb } from "./helpers/hostile-inputs.js";
 import { nextValue, waitUntil, within, MiB } from "./helpers/payload.js";
 import { fetchRawBootstrap, openSocket, rawFrontend } from "./helpers/raw-frontend.js";
+import { rawDataChannel, type RawDataChannel } from "./helpers/raw-webrtc.js";
+import { Kind, encodeHeader } from "../src/webrtc/channel/header.js";
 
 const quiet = { error: () => {}, warn: () => {} };
 
@@ -136,6 +138,38 @@ describe("hostile visitors: one defect each", { timeout: 180_000 }, () => {
     }
   });
 
+  test("4c. data-channel fragments never finished count against maxInboundBytes too", async () => {
+    const server = await serve(echoApp().app, {
+      logger: quiet,
+      limits: { maxInboundBytes: 8 * MiB },
+      connection: () => new WebRTCConnection({ iceServers: [] }),
+    });
+    const channels: RawDataChannel[] = [];
+    try {
+      const attackers = await Promise.all(
+        [0, 1].map(async () => {
+          const bootstrap = await fetchRawBootstrap(server.url);
+          const channel = await rawDataChannel(bootstrap);
+          channels.push(channel);
+          return { session: sessionOf(server, bootstrap.sessionId), channel };
+        }),
+      );
+      // DATA_MORE fragments and never a DATA_LAST; heartbeats would keep such a channel alive forever.
+      const fragments = (mebibytes: number) =>
+        Array.from({ length: mebibytes * 16 }, () => Uint8Array.of(encodeHeader(Kind.DATA_MORE), ...new Uint8Array(64 * 1024)));
+      const sending = [attackers[0]!.channel.sendAll(fragments(7)), attackers[1]!.channel.sendAll(fragments(3))];
+      const first = await within(Promise.race(attackers.map(({ session }, i) => session.closed.then((info) => ({ i, info })))), 60_000, "a holder is closed");
+      assert.equal(first.i, 0, "the largest holder goes");
+      assert.match(first.info.reason, /above maxInboundBytes \(8388608 bytes\); this session held the most/);
+      assert.match(await within(attackers[0]!.channel.closed, 10_000, "the channel closes"), /maxInboundBytes/, "the CLOSE frame names the limit");
+      await within(Promise.all(sending), 60_000, "the fragments are sent");
+      assert.equal(attackers[1]!.session.status, "displayed", "the other keeps its session");
+    } finally {
+      for (const channel of channels) channel.close();
+      await server.close();
+    }
+  });
+
   test("5. pending sessions are capped per address and in all: 503 naming the limit, a slot frees once a page loads", async () => {
     const defaults = await serve(() => "", { logger: quiet });
     try {
@@ -231,8 +265,8 @@ describe("hostile visitors: one defect each", { timeout: 180_000 }, () => {
       await assert.rejects(openSocket(withSecret, { origin: "http://evil.example" }), /HTTP 403/, "a foreign origin");
       await assert.rejects(openSocket(withSecret, { headers: { host: "evil.example" } }), /HTTP 403/, "a foreign host");
       assert.equal(other.ws.readyState, other.ws.OPEN, "the socket of that page is untouched");
-      other.sendLoaded();
-      const pong = new Promise((resolve) => other.ws.once("message", resolve));
+      await within(other.sendLoaded(), 10_000, "the untouched socket's session is ready");
+      const pong = other.nextMessage();
       other.send({ msg_type: "11" });
       await within(pong, 10_000, "a pong on the untouched socket");
       other.ws.terminate();

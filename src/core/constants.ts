@@ -65,7 +65,7 @@ export const DEFAULT_MAX_FRAME_DECODE_MS = 10_000;
 /** A session whose frames wait to be taken by its transport beyond this is closed: its frontend is not reading. */
 export const DEFAULT_MAX_SEND_QUEUE_BYTES = 64 * MiB;
 
-/** Bytes all sessions of a server may hold in frames received but not yet processed (unfinished or waiting). */
+/** Memory all sessions of a server may hold in frames received but not yet processed (unfinished, waiting or being decoded). */
 export const DEFAULT_MAX_INBOUND_BYTES = 512 * MiB;
 
 /** Sessions whose frontend has not finished loading yet, in all. */

@@ -111,8 +111,8 @@ const utf8 = new TextDecoder();
  * ProtocolError.
  */
 export class BoundedDecoder {
-  private readonly bytes: Uint8Array;
-  private readonly view: DataView;
+  private bytes: Uint8Array;
+  private view: DataView;
   private readonly budget: DecodeBudget;
   private pos = 0;
   /** Where the innermost region being read (the frame, or an extension 99 payload) ends. */
@@ -150,6 +150,17 @@ export class BoundedDecoder {
    */
   advance(units: number): boolean {
     if (this.complete) return true;
+    try {
+      return this.work(units);
+    } catch (error) {
+      // The error's stack trace keeps this decoder reachable for as long as the error lives
+      // (a session keeps why it closed): let go of the frame and the values built so far.
+      this.discard();
+      throw error;
+    }
+  }
+
+  private work(units: number): boolean {
     let left = units;
     while (left > 0) {
       let value: unknown;
@@ -170,6 +181,15 @@ export class BoundedDecoder {
       }
     }
     return false;
+  }
+
+  private discard(): void {
+    this.stack.length = 0;
+    this.longString = null;
+    this.itemValue = undefined;
+    this.result = undefined;
+    this.bytes = new Uint8Array(0);
+    this.view = new DataView(this.bytes.buffer);
   }
 
   /** Decodes the whole frame at once (still within the budget). */

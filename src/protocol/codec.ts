@@ -29,7 +29,7 @@ import {
 } from "../core/constants.js";
 import { BoundedDecoder } from "./bounded-decoder.js";
 import { Inflater, compressionFormat, gzip, inflate, zlibDeflate } from "./compression.js";
-import { Slices, defaultSliceScheduler, type SliceScheduler } from "./slices.js";
+import { Slices, defaultSliceScheduler, type SliceHooks, type SliceScheduler } from "./slices.js";
 import {
   ProtocolError,
   SerializedMessage,
@@ -383,27 +383,35 @@ const DECODE_UNITS_PER_STEP = 2048;
 /** Bytes copied per step when joining inflated pieces. */
 const COPY_PER_STEP = 4 * 1024 * 1024;
 
+/** About what one decoded value costs in memory (a small object or array, measured in V8). */
+const HELD_BYTES_PER_VALUE = 64;
+
 /**
  * Decodes a frontend → server frame as {@link decodeClientFrame} does, but in short slices
  * that give the thread back in between (see `slices.ts`), and within `maxFrameDecodeMs` of
  * processing. What a server uses, so that one visitor's large frame cannot starve the others.
- * Resolves to the validated message; rejects only with ProtocolError.
+ * `hooks` see the memory the frame holds at each pause and can stop the decode. Resolves to
+ * the validated message; rejects only with ProtocolError.
  */
 export async function decodeClientFrameInSlices(
   frame: Uint8Array | ArrayBuffer,
   compression: boolean,
   options: DecodeOptions = {},
   scheduler: SliceScheduler = defaultSliceScheduler,
+  hooks: SliceHooks = {},
 ): Promise<BonitoMessage> {
   const limits = frameLimits(options);
   const raw = toBytes(frame);
   try {
     checkSize(raw, limits.maxFrameSize);
-    const slices = new Slices(scheduler, limits.maxFrameDecodeMs);
+    const slices = new Slices(scheduler, limits.maxFrameDecodeMs, hooks);
     const bytes = compression ? await inflateInSlices(raw, limits.maxFrameSize, slices) : raw;
+    const inflated = compression ? bytes.byteLength : 0;
     const decoder = new BoundedDecoder(bytes, { maxObjects: limits.maxFrameObjects, maxDepth: limits.maxFrameDepth });
     while (!decoder.advance(DECODE_UNITS_PER_STEP)) {
-      if (slices.due) await slices.pause();
+      if (!slices.due) continue;
+      slices.held = inflated + decoder.objectCount * HELD_BYTES_PER_VALUE;
+      await slices.pause();
     }
     slices.check();
     const message = decoder.value;
@@ -418,7 +426,9 @@ export async function decodeClientFrameInSlices(
 async function inflateInSlices(bytes: Uint8Array, maxBytes: number, slices: Slices): Promise<Uint8Array> {
   const inflater = new Inflater(bytes, maxBytes);
   while (!inflater.step(INFLATE_INPUT_PER_STEP)) {
-    if (slices.due) await slices.pause();
+    if (!slices.due) continue;
+    slices.held = inflater.inflatedBytes;
+    await slices.pause();
   }
   const { chunks, size } = inflater.output;
   if (chunks.length === 1) return chunks[0]!;

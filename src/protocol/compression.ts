@@ -76,14 +76,14 @@ export function zlibDeflate(parts: Uint8Array | readonly Uint8Array[]): Uint8Arr
  */
 export class Inflater {
   private readonly format: "gzip" | "zlib";
-  private readonly chunks: Uint8Array[] = [];
+  private chunks: Uint8Array[] = [];
   private size = 0;
   private stream: Inflate;
   /** Next input byte to feed. */
   private at = 0;
 
   constructor(
-    private readonly bytes: Uint8Array,
+    private bytes: Uint8Array,
     private readonly maxBytes: number,
   ) {
     const format = compressionFormat(bytes);
@@ -108,6 +108,18 @@ export class Inflater {
    * the work of one call.
    */
   step(inputBytes: number): boolean {
+    try {
+      return this.feed(inputBytes);
+    } catch (error) {
+      // The error's stack trace keeps this inflater reachable as long as the error lives:
+      // let go of the input and of everything inflated so far.
+      this.chunks = [];
+      this.bytes = new Uint8Array(0);
+      throw error;
+    }
+  }
+
+  private feed(inputBytes: number): boolean {
     const { bytes, format } = this;
     const end = Math.min(this.at + inputBytes, bytes.byteLength);
     try {

@@ -42,7 +42,7 @@ export {
   type PackOptions,
 } from "./extensions.js";
 export { compressionFormat, gzip, zlibDeflate, inflate } from "./compression.js";
-export { defaultSliceScheduler, type SliceScheduler } from "./slices.js";
+export { defaultSliceScheduler, type SliceHooks, type SliceScheduler } from "./slices.js";
 export { DomNode, RawHtml, TrackingOnly } from "./rendering.js";
 export {
   encodeServerFrame,

@@ -30,8 +30,22 @@ export const defaultSliceScheduler: SliceScheduler = {
   sliceMs: 5,
 };
 
+/** What the caller of a sliced decode may watch and stop, at each pause between slices. */
+export interface SliceHooks {
+  /** Stops the work at its next pause: it then rejects with a ProtocolError. */
+  signal?: AbortSignal;
+  /**
+   * Told at each pause how many bytes of memory the work holds beyond its input (what a frame
+   * inflated to, the values decoded so far), so that a server can count it against its memory
+   * limit and stop the largest holders.
+   */
+  onHeldBytes?(bytes: number): void;
+}
+
 /** The slices of one frame's processing, and the processing time they add up to. */
 export class Slices {
+  /** Bytes the work holds beyond its input right now; reported at every pause. */
+  held = 0;
   private sliceStart: number;
   private spent = 0;
 
@@ -39,6 +53,7 @@ export class Slices {
     private readonly scheduler: SliceScheduler,
     /** Most processing time (slices summed, pauses not counted) before the frame is refused. */
     private readonly maxMs: number,
+    private readonly hooks: SliceHooks = {},
   ) {
     this.sliceStart = scheduler.now();
   }
@@ -51,8 +66,16 @@ export class Slices {
   /** Ends the slice, checks the time budget, gives the thread back, starts the next slice. */
   async pause(): Promise<void> {
     this.check();
+    this.hooks.onHeldBytes?.(this.held);
+    this.checkStopped();
     await this.scheduler.pause();
+    this.checkStopped();
     this.sliceStart = this.scheduler.now();
+  }
+
+  private checkStopped(): void {
+    const signal = this.hooks.signal;
+    if (signal?.aborted) throw new ProtocolError(`decoding stopped: ${signal.reason instanceof Error ? signal.reason.message : String(signal.reason)}`);
   }
 
   /** Throws when the frame has taken more processing time than allowed. */

@@ -6,7 +6,8 @@
  * (one subscriber usually holds a whole /64, and could otherwise pick a fresh address per
  * request). A request over either cap is refused with 503.
  */
-import { isIPv4, isIPv6 } from "node:net";
+import type { IncomingMessage } from "node:http";
+import { isIP, isIPv4, isIPv6 } from "node:net";
 
 /** A claimed slot; release it once the session has loaded or ended (idempotent). */
 export type Release = () => void;
@@ -47,6 +48,20 @@ export class PendingSessions {
       },
     };
   }
+}
+
+/**
+ * The address of the client that sent `request`: the socket's peer, or, behind a trusted
+ * proxy, the last address the proxy appended to `X-Forwarded-For` (the one it saw; earlier
+ * entries are the client's own word).
+ */
+export function clientAddress(request: IncomingMessage, trustProxy: boolean): string | undefined {
+  if (trustProxy) {
+    const header = request.headers["x-forwarded-for"];
+    const last = (Array.isArray(header) ? header.join(",") : header)?.split(",").at(-1)?.trim();
+    if (last && isIP(last)) return last;
+  }
+  return request.socket.remoteAddress;
 }
 
 /** What clients are counted by: the IPv4 address, or the /64 prefix of an IPv6 address. */

@@ -23,7 +23,7 @@ import type { Logger } from "../core/logger.js";
 import type { ConnectionHost, FrontendConnection } from "../session/connection.js";
 import { InboundMemory } from "../session/inbound-memory.js";
 import { Session, type SessionLimits } from "../session/session.js";
-import { PendingSessions } from "./admission.js";
+import { PendingSessions, clientAddress } from "./admission.js";
 import { AssetTable, respond } from "./assets.js";
 import { refuseHost, refuseOrigin, type RequestPolicy } from "./request-checks.js";
 import { sessionBootstrap, type SessionBootstrap } from "./bootstrap.js";
@@ -42,7 +42,11 @@ export interface ServerLimits extends SessionLimits {
   maxPendingSessions: number;
   /** Sessions whose frontend has not finished loading, per client address (IPv6: per /64). Default 32. */
   maxPendingSessionsPerAddress: number;
-  /** Bytes all sessions together may hold in frames received and not yet processed. Default 512 MiB. */
+  /**
+   * Memory all sessions together may hold in frames received and not yet processed (still
+   * arriving, waiting, or being decoded: what they inflated to and the values decoded so far).
+   * Past it the session holding the most is closed. Default 512 MiB.
+   */
   maxInboundBytes: number;
 }
 
@@ -271,7 +275,7 @@ export async function serve(app: App, options: ServeOptions = {}): Promise<Bonit
     // A HEAD must not create a session nobody will use.
     if (request.method === "HEAD") return respond(response, 200, "text/html; charset=utf-8", "");
     const wantsJson = (request.headers.accept ?? "").includes("application/json");
-    const admitted = pending.admit(request.socket.remoteAddress);
+    const admitted = pending.admit(clientAddress(request, urls.trustProxy));
     if ("refused" in admitted) {
       response.writeHead(503, { "content-type": "text/plain", "cache-control": "no-store", "retry-after": "5" });
       return void response.end(`bonito: too many sessions are starting: ${admitted.refused}\n`);

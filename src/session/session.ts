@@ -137,6 +137,10 @@ export class Session {
   private transportHeldBytes = 0;
   /** Bytes of frames delivered and not yet processed. */
   private waitingInboundBytes = 0;
+  /** Memory the frame being decoded holds beyond its bytes (inflated bytes, values decoded so far). */
+  private decodingBytes = 0;
+  /** Stops the decoding of a frame when the session closes. */
+  private readonly decoding = new AbortController();
   /** What queued messages count against `maxSendQueueBytes`. */
   private queuedBytes = 0;
   /** Bytes of frames written and not yet taken by the transport. */
@@ -355,18 +359,28 @@ export class Session {
 
   private async decode(frame: Uint8Array): Promise<BonitoMessage> {
     const limits: FrameLimits = { ...this.limits, maxFrameSize: this.connection.maxFrameSize };
-    if (!decodeChannel.hasSubscribers) return decodeClientFrameInSlices(frame, this.compressionEnabled, limits);
-    decodeChannel.publish({ sessionId: this.id, phase: "start", bytes: frame.byteLength });
+    const hooks = {
+      signal: this.decoding.signal,
+      // What a large frame holds while it decodes counts against the server's memory limit too.
+      onHeldBytes: (bytes: number) => {
+        this.decodingBytes = bytes;
+        this.updateHeldBytes();
+      },
+    };
+    const publish = decodeChannel.hasSubscribers;
+    if (publish) decodeChannel.publish({ sessionId: this.id, phase: "start", bytes: frame.byteLength });
     try {
-      return await decodeClientFrameInSlices(frame, this.compressionEnabled, limits);
+      return await decodeClientFrameInSlices(frame, this.compressionEnabled, limits, undefined, hooks);
     } finally {
-      decodeChannel.publish({ sessionId: this.id, phase: "end", bytes: frame.byteLength });
+      this.decodingBytes = 0;
+      this.updateHeldBytes();
+      if (publish) decodeChannel.publish({ sessionId: this.id, phase: "end", bytes: frame.byteLength });
     }
   }
 
   /** Tells the server's pool what this session holds in frames not yet processed. */
   private updateHeldBytes(): void {
-    const held = this.currentStatus === "closed" ? 0 : this.transportHeldBytes + this.waitingInboundBytes;
+    const held = this.currentStatus === "closed" ? 0 : this.transportHeldBytes + this.waitingInboundBytes + this.decodingBytes;
     this.inboundMemory.set(this.inboundHolder, held);
   }
 
@@ -391,11 +405,18 @@ export class Session {
   async close(reason = "closed by the server", error?: Error): Promise<void> {
     if (this.currentStatus === "closed") return this.closed.then(() => undefined);
     this.currentStatus = "closed";
+    // A string, not an Error: an Error's stack trace would keep the frame being decoded alive
+    // for as long as the session object lives.
+    this.decoding.abort(`session closed: ${reason}`);
     this.updateHeldBytes();
     this.free(`closed before the message was sent: ${reason}`);
     await Promise.all([...this.children.values()].map((child) => child.close(reason)));
     this.reportListeners.clear();
     this.readyListeners.clear();
+    // Reading the stack formats it now: until then the error's trace keeps every function on
+    // it reachable, with what they closed over (the frame that caused the error, possibly
+    // hundreds of megabytes), for as long as anyone keeps `closed`.
+    void error?.stack;
     this.resolveClosed(error ? { reason, error } : { reason });
     if (this.parent) {
       this.parent.children.delete(this.id);

@@ -123,7 +123,7 @@ export class WebSocketConnection extends FrontendConnection {
     });
   }
 
-  protected async doClose(): Promise<void> {
+  protected async doClose(reason = "session closed"): Promise<void> {
     this.clearReconnectTimer();
     this.unroute?.();
     const socket = this.socket;
@@ -138,7 +138,7 @@ export class WebSocketConnection extends FrontendConnection {
           clearTimeout(timer);
           resolve();
         });
-        socket.close(1000, "session closed");
+        socket.close(1000, closeFrameReason(reason));
       });
     } else socket?.terminate();
     this.server?.close();
@@ -220,6 +220,13 @@ export class WebSocketConnection extends FrontendConnection {
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
   }
+}
+
+/** A close frame carries at most 123 bytes of reason: cut on a character boundary. */
+function closeFrameReason(reason: string): string {
+  let cut = reason;
+  while (Buffer.byteLength(cut) > 123) cut = cut.slice(0, -1);
+  return cut;
 }
 
 /** Answers an upgrade with an HTTP error and closes the socket. */

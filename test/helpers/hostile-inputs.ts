@@ -95,10 +95,18 @@ export function forgedSessionCache(sessionId: string, id: string, value: string)
 /** Extension types a frontend must never get accepted: server-only ones and unknown ones. */
 export const REFUSED_EXTENSION_TYPES = [0, 1, 5, 0x10, 0x19, 98, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 127, -2, -128];
 
-/** A compressed frame whose payload is `inflated` zero bytes (a compression bomb when large). */
+const bombs = new Map<string, Uint8Array>();
+
+/** A compressed frame whose payload is `inflated` zero bytes (a compression bomb when large). Made once per size and format. */
 export function zeroBomb(inflated: number, format: "zlib" | "gzip" = "zlib"): Uint8Array {
-  const frame = updateWithRawPayload(concat([0xc6, ...u32(inflated)], new Uint8Array(inflated)));
-  return format === "zlib" ? zlibDeflate(frame) : gzip(frame);
+  const key = `${format} ${inflated}`;
+  let bomb = bombs.get(key);
+  if (!bomb) {
+    const frame = updateWithRawPayload(concat([0xc6, ...u32(inflated)], new Uint8Array(inflated)));
+    bomb = format === "zlib" ? zlibDeflate(frame) : gzip(frame);
+    bombs.set(key, bomb);
+  }
+  return bomb;
 }
 
 /** One hostile frame for the protocol layer, named by what it is. */

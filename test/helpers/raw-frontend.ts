@@ -38,8 +38,13 @@ export interface RawFrontend {
   ws: WebSocket;
   /** Encodes and sends a message (compressed when the session is). */
   send(message: BonitoMessage): void;
-  /** Sends the JSDoneLoading that makes the session ready. */
-  sendLoaded(): void;
+  /**
+   * Sends the JSDoneLoading that makes the session ready; resolves with the server's first
+   * frame after it (a session that becomes ready always sends one), rejects if it closes first.
+   */
+  sendLoaded(): Promise<Uint8Array>;
+  /** Resolves with the next frame the server sends, rejects if the socket closes first. */
+  nextMessage(): Promise<Uint8Array>;
   /** Resolves with the close code and reason once the socket has closed. */
   closed: Promise<{ code: number; reason: string }>;
 }
@@ -56,11 +61,29 @@ export async function rawFrontend(url: string): Promise<RawFrontend> {
     ws.once("close", (code, reason) => resolve({ code, reason: reason.toString() })),
   );
   const send = (message: BonitoMessage) => ws.send(encodeClientFrame(message, bootstrap.compression));
+  const nextMessage = () =>
+    new Promise<Uint8Array>((resolve, reject) => {
+      const onMessage = (data: Buffer) => {
+        ws.off("close", onClose);
+        resolve(new Uint8Array(data));
+      };
+      const onClose = () => {
+        ws.off("message", onMessage);
+        reject(new Error("the socket closed"));
+      };
+      ws.once("message", onMessage);
+      ws.once("close", onClose);
+    });
   return {
     bootstrap,
     ws,
     send,
-    sendLoaded: () => send({ msg_type: "8", session: bootstrap.sessionId, message: "", exception: "nothing", stacktrace: "" }),
+    sendLoaded: () => {
+      const ready = nextMessage();
+      send({ msg_type: "8", session: bootstrap.sessionId, message: "", exception: "nothing", stacktrace: "" });
+      return ready;
+    },
+    nextMessage,
     closed,
   };
 }
