@@ -13,6 +13,7 @@ import {
   decodeClientFrameInSlices,
   encodeClientFrame,
   gzip,
+  gzipInSlices,
   pack,
   unpack,
   zlibDeflate,
@@ -290,6 +291,20 @@ describe("frames from frontends, in slices", () => {
     await refusesAsync(() => decodeClientFrameInSlices(z.subarray(0, z.length - 2), true, LIMITS, NO_PAUSES), /corrupt or truncated/);
     await refusesAsync(() => decodeClientFrameInSlices(encodeClientFrame({ msg_type: "11" }, false), true, LIMITS, NO_PAUSES), /neither gzip nor zlib/);
     await refusesAsync(() => decodeClientFrameInSlices(z, false, LIMITS, NO_PAUSES), /looks zlib-compressed, but compression is off/);
+  });
+});
+
+describe("compressing a large server frame, in slices", () => {
+  it("gives the same bytes as gzip at once, pausing between slices", async () => {
+    let time = 0;
+    let pauses = 0;
+    const ticking: SliceScheduler = { now: () => time++, pause: async () => void pauses++, sliceMs: 3 };
+    const random = prng(5);
+    const frame = Uint8Array.from({ length: 3 * MiB }, (_, i) => (i % 7 === 0 ? randomInt(random, 256) : i & 0xff));
+    const parts = [frame.subarray(0, 1000), frame.subarray(1000)];
+    assert.deepEqual(await gzipInSlices(parts, ticking), gzip(parts));
+    assert.ok(pauses > 5, `${pauses} pauses`);
+    assert.deepEqual(await gzipInSlices(new Uint8Array(0), ticking), gzip(new Uint8Array(0)));
   });
 });
 

@@ -9,6 +9,9 @@ import { JSCode, MessageType, ObservableRef, type BonitoMessage } from "../src/p
 import type { ConnectionHost } from "../src/session/connection.js";
 import { MemoryConnection } from "./helpers/memory-connection.js";
 
+/** Frames above this size are compressed in slices (the session's own threshold). */
+const COMPRESSED_IN_SLICES_ABOVE = 256 * 1024;
+
 const DONE_LOADING = (session: Session): BonitoMessage => ({
   msg_type: MessageType.JSDoneLoading,
   session: session.id,
@@ -199,6 +202,30 @@ describe("Session", () => {
     const { connection } = await attached();
     const other = new Session(connection);
     await assert.rejects(connection.attach(other, {} as ConnectionHost), /already carries session/);
+  });
+
+  it("compressed sessions send a large frame (compressed in slices) and the small ones after it in order", async () => {
+    const { connection, session } = await attached({ compression: true });
+    connection.connect();
+    await connection.receive(DONE_LOADING(session), true);
+    const large = "x".repeat(COMPRESSED_IN_SLICES_ABOVE + 1);
+    const sent = [session.evaljs(`big("${large}")`), session.evaljs("after()"), session.evaljs("last()")];
+    await Promise.all(sent);
+    const sources = connection.decoded(true).slice(1).map((f) => (f.message.payload as { source: string }).source);
+    assert.deepEqual(sources.map((s) => s.slice(0, 6)), ["big(\"x", "after(", "last()"]);
+    assert.equal(sources[0]!.length, large.length + 7);
+  });
+
+  it("closing while a large frame is being compressed rejects it and what waits behind it", async () => {
+    const { connection, session } = await attached({ compression: true });
+    connection.connect();
+    await connection.receive(DONE_LOADING(session), true);
+    const big = session.evaljs(`big("${"x".repeat(COMPRESSED_IN_SLICES_ABOVE + 1)}")`);
+    const after = session.evaljs("after()");
+    await session.close("test ends it");
+    await assert.rejects(big, /closed before the message was sent/);
+    await assert.rejects(after, /closed before the message was sent/);
+    assert.equal(connection.written.length, 1, "only the ready frame went out");
   });
 
   it("compressed sessions read zlib frames from the frontend", async () => {

@@ -41,7 +41,7 @@ export {
   type Gathered,
   type PackOptions,
 } from "./extensions.js";
-export { compressionFormat, gzip, zlibDeflate, inflate } from "./compression.js";
+export { compressionFormat, gzip, gzipInSlices, zlibDeflate, inflate } from "./compression.js";
 export { defaultSliceScheduler, type SliceHooks, type SliceScheduler } from "./slices.js";
 export { DomNode, RawHtml, TrackingOnly } from "./rendering.js";
 export {

@@ -30,6 +30,8 @@ import {
   SessionCache,
   encodeServerFrame,
   decodeClientFrameInSlices,
+  gzip,
+  gzipInSlices,
   type BonitoMessage,
   type FrameLimits,
   type SessionType,
@@ -110,6 +112,9 @@ const decodeChannel = channel(FRAME_DECODE_CHANNEL);
 
 let processInboundMemory: InboundMemory | undefined;
 
+/** Frames up to this size are compressed at once; larger ones in slices (a few ms of deflate each). */
+const COMPRESS_AT_ONCE_BYTES = 256 * 1024;
+
 function noop(): void {}
 
 export class Session {
@@ -145,6 +150,10 @@ export class Session {
   private queuedBytes = 0;
   /** Bytes of frames written and not yet taken by the transport. */
   private inFlightBytes = 0;
+  /** Large frames being compressed in slices, in send order (null when none is); later frames wait for them. */
+  private compressing: Promise<void> | null = null;
+  /** Bytes of the frames waiting in {@link compressing}. */
+  private compressingBytes = 0;
   /** Observables the frontend has not been told about yet; they ride in the next frame's session cache. */
   private unannounced: Observable<any>[] = [];
   /** The session whose content contains this one; undefined for the root (the page). */
@@ -386,7 +395,7 @@ export class Session {
 
   /** Closes the session when `adding` bytes took what waits to be sent past `maxSendQueueBytes`. */
   private checkSendQueue(adding: number): void {
-    const waiting = this.queuedBytes + this.inFlightBytes;
+    const waiting = this.queuedBytes + this.inFlightBytes + this.compressingBytes;
     const max = this.limits.maxSendQueueBytes;
     // A single frame larger than the limit may go out alone.
     if (waiting <= max || waiting === adding) return;
@@ -618,25 +627,58 @@ export class Session {
   private write(batch: QueuedMessage[]): void {
     const only = batch.length === 1 ? batch[0]!.message : undefined;
     let frame: Uint8Array;
+    let atOnce: boolean;
     try {
+      // Compression comes after: a large frame is compressed in slices (see below).
       if (only instanceof SerializedMessage) {
         const { cache, message } = only;
-        frame = encodeServerFrame(cache.sessionId, message as BonitoMessage, this.compressionEnabled, { sessionType: cache.sessionType, cache: cache.objects });
+        frame = encodeServerFrame(cache.sessionId, message as BonitoMessage, false, { sessionType: cache.sessionType, cache: cache.objects });
       } else {
         const message: BonitoMessage = only ?? { payload: batch.map((e) => e.message), msg_type: MessageType.FusedMessage };
         const cache = this.takeAnnouncements();
-        frame = encodeServerFrame(this.id, message, this.compressionEnabled, { sessionType: this.sessionType, cache });
+        frame = encodeServerFrame(this.id, message, false, { sessionType: this.sessionType, cache });
       }
+      atOnce = !this.compressionEnabled || (this.compressing === null && frame.byteLength <= COMPRESS_AT_ONCE_BYTES);
+      if (this.compressionEnabled && atOnce) frame = gzip(frame);
     } catch (error) {
       for (const entry of batch) entry.reject(error as Error);
       return;
     }
+    if (atOnce) {
+      this.transmit(frame, batch);
+      return;
+    }
+    // A large frame to compress (an app may echo what a visitor sent, up to maxFrameSize): in
+    // slices, so that other sessions are served meanwhile. Frames written after it wait for it.
+    const waiting = frame.byteLength;
+    this.compressingBytes += waiting;
+    this.checkSendQueue(waiting);
+    const uncompressed = frame;
+    this.compressing = (this.compressing ?? Promise.resolve()).then(async () => {
+      try {
+        if (this.status === "closed") throw new Error(`session ${this.id} closed before the message was sent`);
+        const compressed = await gzipInSlices(uncompressed);
+        this.compressingBytes -= waiting;
+        this.transmit(compressed, batch);
+      } catch (error) {
+        this.compressingBytes -= waiting;
+        for (const entry of batch) entry.reject(error as Error);
+      }
+    });
+    const chain = this.compressing;
+    void chain.then(() => {
+      if (this.compressing === chain) this.compressing = null;
+    });
+  }
+
+  /** Hands an encoded frame to the connection, counting it against the send queue until it is taken. */
+  private transmit(frame: Uint8Array, batch: QueuedMessage[]): void {
     const size = frame.byteLength;
     this.inFlightBytes += size;
     this.checkSendQueue(size);
     if (this.currentStatus === "closed") {
       this.inFlightBytes -= size;
-      const error = new Error(`session ${this.id} closed before the message was sent: its send queue is full`);
+      const error = new Error(`session ${this.id} closed before the message was sent`);
       for (const entry of batch) entry.reject(error);
       return;
     }
