@@ -6,11 +6,11 @@
  * shown in part of the page, with their own observables, sharing the root's connection.
  */
 import { randomUUID } from "node:crypto";
-import { channel } from "node:diagnostics_channel";
 import type { FrontendConnection } from "./connection.js";
-import { InboundMemory, type InboundHolder } from "./inbound-memory.js";
+import { Inbox } from "./inbox.js";
+import { InboundMemory } from "./inbound-memory.js";
 import { registerSessionLink } from "./link.js";
-import { approximateBytes } from "./message-size.js";
+import { Outbox, type OutgoingMessage } from "./outbox.js";
 import {
   DEFAULT_MAX_FRAME_DECODE_MS,
   DEFAULT_MAX_FRAME_DEPTH,
@@ -29,13 +29,11 @@ import {
   SerializedMessage,
   SessionCache,
   encodeServerFrame,
-  decodeClientFrameInSlices,
-  gzip,
-  gzipInSlices,
   type BonitoMessage,
-  type FrameLimits,
   type SessionType,
 } from "../protocol/index.js";
+
+export { FRAME_DECODE_CHANNEL } from "./inbox.js";
 
 /** `displayed`: page sent, frontend not ready yet; `open`: handshake done; `closed`: ended for good. */
 export type SessionStatus = "displayed" | "open" | "closed";
@@ -92,30 +90,7 @@ export interface SessionOptions {
 /** Builds the content of a sub-session (an HTML string), as `serve()`'s app builds a page. */
 export type SubsessionApp = (session: Session) => string | void | Promise<string | void>;
 
-interface QueuedMessage {
-  /** Send order, so messages re-queued after a dropped write keep their place. */
-  seq: number;
-  /** A message of this session, or one a sub-session sends through it with its own envelope. */
-  message: BonitoMessage | SerializedMessage;
-  /** What this message counts against `maxSendQueueBytes` while it waits in the queue. */
-  bytes: number;
-  resolve: () => void;
-  reject: (error: Error) => void;
-}
-
-/**
- * Observability: `{ sessionId, phase: "start" | "end", bytes }` around the decoding of each
- * inbound frame, published only while someone subscribes (`diagnostics_channel`).
- */
-export const FRAME_DECODE_CHANNEL = "bonito:session:decode";
-const decodeChannel = channel(FRAME_DECODE_CHANNEL);
-
 let processInboundMemory: InboundMemory | undefined;
-
-/** Frames up to this size are compressed at once; larger ones in slices (a few ms of deflate each). */
-const COMPRESS_AT_ONCE_BYTES = 256 * 1024;
-
-function noop(): void {}
 
 export class Session {
   /** Random UUID shared with the frontend. */
@@ -127,33 +102,17 @@ export class Session {
 
   private currentStatus: SessionStatus = "displayed";
   private frontendLoaded = false;
-  private queue: QueuedMessage[] = [];
   private readonly observables = new Map<string, Observable<any>>();
   private readonly reportListeners = new Set<(report: FrontendReport) => void>();
   private readonly readyListeners = new Set<() => void>();
   private resolveClosed!: (info: SessionCloseInfo) => void;
   private readonly logger: Logger;
-  private inbound: Promise<void> = Promise.resolve();
-  private nextSeq = 0;
   private readonly limits: SessionLimits;
   private readonly inboundMemory: InboundMemory;
-  private readonly inboundHolder: InboundHolder = { evict: (error) => void this.close(error.message, error) };
-  /** Bytes the transport holds for frames not yet delivered (reported through the link). */
-  private transportHeldBytes = 0;
-  /** Bytes of frames delivered and not yet processed. */
-  private waitingInboundBytes = 0;
-  /** Memory the frame being decoded holds beyond its bytes (inflated bytes, values decoded so far). */
-  private decodingBytes = 0;
-  /** Stops the decoding of a frame when the session closes. */
-  private readonly decoding = new AbortController();
-  /** What queued messages count against `maxSendQueueBytes`. */
-  private queuedBytes = 0;
-  /** Bytes of frames written and not yet taken by the transport. */
-  private inFlightBytes = 0;
-  /** Large frames being compressed in slices, in send order (null when none is); later frames wait for them. */
-  private compressing: Promise<void> | null = null;
-  /** Bytes of the frames waiting in {@link compressing}. */
-  private compressingBytes = 0;
+  /** Frames from the frontend, decoded in order under the limits (the root's only: sub-sessions get theirs from it). */
+  private readonly inbox: Inbox;
+  /** What this session sends, until the connection has taken it. */
+  private readonly outbox: Outbox;
   /** Observables the frontend has not been told about yet; they ride in the next frame's session cache. */
   private unannounced: Observable<any>[] = [];
   /** The session whose content contains this one; undefined for the root (the page). */
@@ -184,15 +143,36 @@ export class Session {
     };
     this.inboundMemory = options.inboundMemory ?? (processInboundMemory ??= new InboundMemory(DEFAULT_MAX_INBOUND_BYTES));
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.outbox = new Outbox({
+      sessionId: this.id,
+      connection,
+      compression: this.compressionEnabled,
+      maxSendQueueBytes: this.limits.maxSendQueueBytes,
+      encode: (messages) => this.encodeFrame(messages),
+      isClosed: () => this.currentStatus === "closed",
+      overflowed: (error) => {
+        this.logger.error(`bonito: session ${this.id}: ${error.message}`);
+        void this.close(error.message, error);
+      },
+    });
+    this.inbox = new Inbox({
+      sessionId: this.id,
+      compression: this.compressionEnabled,
+      limits: () => ({ ...this.limits, maxFrameSize: this.connection.maxFrameSize }),
+      memory: this.inboundMemory,
+      holder: { evict: (error) => void this.close(error.message, error) },
+      dispatch: (message) => this.dispatch(message),
+      rejected: (problem) => {
+        this.logger.error(`bonito: session ${this.id}: closing after a bad frame from the frontend: ${problem.message}`);
+        void this.close(`bad frame from the frontend: ${problem.message}`, problem);
+      },
+    });
     // Frames arrive for the root only; it hands sub-sessions theirs.
     if (this.parent) return;
     registerSessionLink(this, {
-      receive: (frame) => this.receive(frame),
+      receive: (frame) => this.inbox.receive(frame),
       opened: () => this.flushIfReady(),
-      holding: (bytes) => {
-        this.transportHeldBytes = bytes;
-        this.updateHeldBytes();
-      },
+      holding: (bytes) => this.inbox.transportHolds(bytes),
     });
   }
 
@@ -268,7 +248,7 @@ export class Session {
   /**
    * The session cache for the next frame: observables created since the last frame,
    * with their current values. Each is announced once.
-   * @internal used by {@link takeInitialMessages} and by {@link write}
+   * @internal used by {@link takeInitialMessages} and by {@link encodeFrame}
    */
   takeAnnouncements(): ObservableRef[] {
     const refs = this.unannounced.map((o) => new ObservableRef(o.id, o.value));
@@ -282,18 +262,10 @@ export class Session {
    * they travel in the page itself.
    * @internal used by the page bootstrap
    */
-  takeInitialMessages(): { cache: ObservableRef[]; messages: Array<BonitoMessage | SerializedMessage> } {
-    const entries = this.takeQueue();
+  takeInitialMessages(): { cache: ObservableRef[]; messages: OutgoingMessage[] } {
+    const entries = this.outbox.take();
     for (const entry of entries) entry.resolve();
     return { cache: this.takeAnnouncements(), messages: entries.map((entry) => entry.message) };
-  }
-
-  /** Empties the queue, for messages that leave it other than by {@link write}. */
-  private takeQueue(): QueuedMessage[] {
-    const entries = this.queue;
-    this.queue = [];
-    this.queuedBytes = 0;
-    return entries;
   }
 
   /** Run JavaScript in the page (`Bonito` is in scope). Resolves when the transport has taken it. */
@@ -322,88 +294,13 @@ export class Session {
     return this.enqueue(message);
   }
 
-  private enqueue(message: BonitoMessage | SerializedMessage): Promise<void> {
-    const sent =
-      this.currentStatus === "closed"
-        ? Promise.reject(new Error(`session ${this.id} is closed`))
-        : new Promise<void>((resolve, reject) => {
-            const entry: QueuedMessage = { seq: this.nextSeq++, message, bytes: 0, resolve, reject };
-            if (this.isReady() && this.queue.length === 0) return this.write([entry]);
-            entry.bytes = approximateBytes(message, this.limits.maxSendQueueBytes + 1);
-            this.queue.push(entry);
-            this.queuedBytes += entry.bytes;
-            this.checkSendQueue(entry.bytes);
-          });
-    sent.catch(noop);
-    return sent;
-  }
-
-  /**
-   * One frame that arrived from the frontend (through the connection's `deliver`). Frames are
-   * processed one at a time in arrival order, each decoded in slices under the session's
-   * limits. A malformed or oversized frame closes this session (and only this one) with an
-   * error naming what was wrong.
-   */
-  private receive(frame: Uint8Array): Promise<void> {
-    if (this.currentStatus === "closed") return this.inbound;
-    const bytes = frame.byteLength;
-    this.waitingInboundBytes += bytes;
-    this.updateHeldBytes();
-    this.inbound = this.inbound.then(async () => {
-      try {
-        if (this.currentStatus === "closed") return;
-        const message = await this.decode(frame);
-        if (this.status !== "closed") this.dispatch(message);
-      } catch (error) {
-        const problem = error instanceof Error ? error : new Error(String(error));
-        this.logger.error(`bonito: session ${this.id}: closing after a bad frame from the frontend: ${problem.message}`);
-        void this.close(`bad frame from the frontend: ${problem.message}`, problem);
-      } finally {
-        this.waitingInboundBytes -= bytes;
-        this.updateHeldBytes();
-      }
-    });
-    return this.inbound;
-  }
-
-  private async decode(frame: Uint8Array): Promise<BonitoMessage> {
-    const limits: FrameLimits = { ...this.limits, maxFrameSize: this.connection.maxFrameSize };
-    const hooks = {
-      signal: this.decoding.signal,
-      // What a large frame holds while it decodes counts against the server's memory limit too.
-      onHeldBytes: (bytes: number) => {
-        this.decodingBytes = bytes;
-        this.updateHeldBytes();
-      },
-    };
-    const publish = decodeChannel.hasSubscribers;
-    if (publish) decodeChannel.publish({ sessionId: this.id, phase: "start", bytes: frame.byteLength });
-    try {
-      return await decodeClientFrameInSlices(frame, this.compressionEnabled, limits, undefined, hooks);
-    } finally {
-      this.decodingBytes = 0;
-      this.updateHeldBytes();
-      if (publish) decodeChannel.publish({ sessionId: this.id, phase: "end", bytes: frame.byteLength });
+  private enqueue(message: OutgoingMessage): Promise<void> {
+    if (this.currentStatus === "closed") {
+      const refused = Promise.reject(new Error(`session ${this.id} is closed`));
+      refused.catch(() => {});
+      return refused;
     }
-  }
-
-  /** Tells the server's pool what this session holds in frames not yet processed. */
-  private updateHeldBytes(): void {
-    const held = this.currentStatus === "closed" ? 0 : this.transportHeldBytes + this.waitingInboundBytes + this.decodingBytes;
-    this.inboundMemory.set(this.inboundHolder, held);
-  }
-
-  /** Closes the session when `adding` bytes took what waits to be sent past `maxSendQueueBytes`. */
-  private checkSendQueue(adding: number): void {
-    const waiting = this.queuedBytes + this.inFlightBytes + this.compressingBytes;
-    const max = this.limits.maxSendQueueBytes;
-    // A single frame larger than the limit may go out alone.
-    if (waiting <= max || waiting === adding) return;
-    const error = new Error(
-      `the frontend is not reading: ${waiting} bytes wait to be sent, above maxSendQueueBytes (${max} bytes)`,
-    );
-    this.logger.error(`bonito: session ${this.id}: ${error.message}`);
-    void this.close(error.message, error);
+    return this.outbox.send(message, this.isReady());
   }
 
   /**
@@ -414,10 +311,7 @@ export class Session {
   async close(reason = "closed by the server", error?: Error): Promise<void> {
     if (this.currentStatus === "closed") return this.closed.then(() => undefined);
     this.currentStatus = "closed";
-    // A string, not an Error: an Error's stack trace would keep the frame being decoded alive
-    // for as long as the session object lives.
-    this.decoding.abort(`session closed: ${reason}`);
-    this.updateHeldBytes();
+    this.inbox.end(reason);
     this.free(`closed before the message was sent: ${reason}`);
     await Promise.all([...this.children.values()].map((child) => child.close(reason)));
     this.reportListeners.clear();
@@ -439,7 +333,7 @@ export class Session {
   /** Drops observables and queued messages (rejected with `why`). */
   private free(why: string): void {
     const error = new Error(`session ${this.id} ${why}`);
-    for (const entry of this.takeQueue()) entry.reject(error);
+    for (const entry of this.outbox.take()) entry.reject(error);
     this.observables.clear();
     this.unannounced = [];
   }
@@ -479,7 +373,7 @@ export class Session {
     const html = new RawHtml(
       `<div id="${this.id}" class="bonito-fragment" data-jscall-id="subsession-application-dom" style="display:contents">${body}</div>`,
     );
-    const entries = this.takeQueue();
+    const entries = this.outbox.take();
     const messages = entries.map((entry) => entry.message);
     const update: BonitoMessage =
       kind === "update"
@@ -600,12 +494,7 @@ export class Session {
 
   private flushIfReady(): void {
     if (!this.isReady()) return;
-    if (this.queue.length > 0) {
-      const batch = this.queue;
-      this.queue = [];
-      this.queuedBytes = 0;
-      this.write(batch);
-    } else {
+    if (!this.outbox.flush()) {
       // Always at least one frame: the frontend reports itself connected on the first frame
       // after its JSDoneLoading, and it must not wait for the app to say something.
       void this.send({ msg_type: MessageType.FusedMessage, payload: [] }).catch(() => {});
@@ -620,86 +509,17 @@ export class Session {
   }
 
   /**
-   * Write queued messages as one frame (a FusedMessage when there are several). A sub-session's
-   * message sent through this session is a frame of its own when alone, and nested with its
-   * envelope in the FusedMessage otherwise, as Bonito lays them out.
+   * Lays out one frame for `messages` (one message alone, several as a FusedMessage). A
+   * sub-session's message sent through this session is a frame of its own when alone, and
+   * nested with its envelope in the FusedMessage otherwise, as Bonito lays them out.
    */
-  private write(batch: QueuedMessage[]): void {
-    const only = batch.length === 1 ? batch[0]!.message : undefined;
-    let frame: Uint8Array;
-    let atOnce: boolean;
-    try {
-      // Compression comes after: a large frame is compressed in slices (see below).
-      if (only instanceof SerializedMessage) {
-        const { cache, message } = only;
-        frame = encodeServerFrame(cache.sessionId, message as BonitoMessage, false, { sessionType: cache.sessionType, cache: cache.objects });
-      } else {
-        const message: BonitoMessage = only ?? { payload: batch.map((e) => e.message), msg_type: MessageType.FusedMessage };
-        const cache = this.takeAnnouncements();
-        frame = encodeServerFrame(this.id, message, false, { sessionType: this.sessionType, cache });
-      }
-      atOnce = !this.compressionEnabled || (this.compressing === null && frame.byteLength <= COMPRESS_AT_ONCE_BYTES);
-      if (this.compressionEnabled && atOnce) frame = gzip(frame);
-    } catch (error) {
-      for (const entry of batch) entry.reject(error as Error);
-      return;
+  private encodeFrame(messages: readonly OutgoingMessage[]): Uint8Array {
+    const only = messages.length === 1 ? messages[0] : undefined;
+    if (only instanceof SerializedMessage) {
+      const { cache, message } = only;
+      return encodeServerFrame(cache.sessionId, message as BonitoMessage, false, { sessionType: cache.sessionType, cache: cache.objects });
     }
-    if (atOnce) {
-      this.transmit(frame, batch);
-      return;
-    }
-    // A large frame to compress (an app may echo what a visitor sent, up to maxFrameSize): in
-    // slices, so that other sessions are served meanwhile. Frames written after it wait for it.
-    const waiting = frame.byteLength;
-    this.compressingBytes += waiting;
-    this.checkSendQueue(waiting);
-    const uncompressed = frame;
-    this.compressing = (this.compressing ?? Promise.resolve()).then(async () => {
-      try {
-        if (this.status === "closed") throw new Error(`session ${this.id} closed before the message was sent`);
-        const compressed = await gzipInSlices(uncompressed);
-        this.compressingBytes -= waiting;
-        this.transmit(compressed, batch);
-      } catch (error) {
-        this.compressingBytes -= waiting;
-        for (const entry of batch) entry.reject(error as Error);
-      }
-    });
-    const chain = this.compressing;
-    void chain.then(() => {
-      if (this.compressing === chain) this.compressing = null;
-    });
-  }
-
-  /** Hands an encoded frame to the connection, counting it against the send queue until it is taken. */
-  private transmit(frame: Uint8Array, batch: QueuedMessage[]): void {
-    const size = frame.byteLength;
-    this.inFlightBytes += size;
-    this.checkSendQueue(size);
-    if (this.currentStatus === "closed") {
-      this.inFlightBytes -= size;
-      const error = new Error(`session ${this.id} closed before the message was sent`);
-      for (const entry of batch) entry.reject(error);
-      return;
-    }
-    this.connection.write(frame).then(
-      () => {
-        this.inFlightBytes -= size;
-        batch.forEach((entry) => entry.resolve());
-      },
-      (error: Error) => {
-        this.inFlightBytes -= size;
-        if (this.currentStatus !== "closed" && !this.connection.isOpen()) {
-          // The link dropped under this write; keep the messages for the reconnect
-          // instead of losing what the caller already handed us.
-          batch.forEach((entry, i) => (entry.bytes = i === 0 ? size : 0));
-          this.queue = [...batch, ...this.queue].sort((a, b) => a.seq - b.seq);
-          this.queuedBytes += size;
-          this.checkSendQueue(size);
-        } else {
-          batch.forEach((entry) => entry.reject(error));
-        }
-      },
-    );
+    const message: BonitoMessage = only ?? { payload: [...messages], msg_type: MessageType.FusedMessage };
+    return encodeServerFrame(this.id, message, false, { sessionType: this.sessionType, cache: this.takeAnnouncements() });
   }
 }
