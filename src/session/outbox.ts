@@ -6,7 +6,6 @@
  * whose write fails because the link dropped goes back into the queue, in its place, for the
  * reconnect.
  */
-import type { FrontendConnection } from "./connection.js";
 import { approximateBytes } from "./message-size.js";
 import { gzip, gzipInSlices, type BonitoMessage, type SerializedMessage } from "../protocol/index.js";
 
@@ -24,10 +23,17 @@ export interface QueuedMessage {
   reject(error: Error): void;
 }
 
+/** The part of a connection the outbox uses. */
+export interface FrameSink {
+  /** Resolves when the transport has taken the frame. */
+  write(frame: Uint8Array): Promise<void>;
+  isOpen(): boolean;
+}
+
 export interface OutboxOptions {
   /** The session's id, named in errors. */
   readonly sessionId: string;
-  readonly connection: Pick<FrontendConnection, "write" | "isOpen">;
+  readonly connection: FrameSink;
   /** Whether frames are gzipped (the session's compression setting). */
   readonly compression: boolean;
   readonly maxSendQueueBytes: number;
