@@ -152,11 +152,16 @@ export function formatTables(measurements: readonly Measurement[], groups: reado
     // A table whose first baseline was not measured at all (e.g. diagnostics in a quick run) is left out.
     const firstBaseline = group.baselines[0];
     if (body.length === 0 || (firstBaseline && !keys.some((k) => byKey.get(k)!.has(firstBaseline)))) continue;
-    const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-    const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
-    out.push(`### ${group.title}`, "", row(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...body.map(row));
+    out.push(`### ${group.title}`, "", markdownTable(header, body));
     if (notes.length) out.push("", ...notes.map((n, i) => `[${i + 1}] ${n}`));
     out.push("");
   }
   return out.join("\n");
+}
+
+/** A Markdown table with its columns padded, so that it reads in a terminal too. */
+export function markdownTable(header: readonly string[], body: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  const row = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+  return [row(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...body.map(row)].join("\n");
 }
