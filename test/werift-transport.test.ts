@@ -7,7 +7,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { RTCDataChannel, RTCPeerConnection } from "werift";
-import { FramedChannel, type FramedChannelOptions } from "../src/webrtc/channel/framed-channel.js";
+import { FramedChannel } from "../src/webrtc/channel/framed-channel.js";
+import type { FramedChannelOptions } from "../src/webrtc/channel/channel-options.js";
 import { wrapWeriftChannel } from "../src/webrtc/backends/werift/port.js";
 import { applyWeriftPatches } from "../src/webrtc/backends/werift/patches/index.js";
 import { connectWeriftPeers, type WeriftPeers } from "./helpers/werift-peers.js";

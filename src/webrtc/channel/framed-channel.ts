@@ -4,7 +4,8 @@
  * Platform-free: it only talks to a ChannelPort, so Node and the browser
  * share it.
  */
-import { DEFAULT_MAX_FRAME_SIZE } from "../../core/constants.js";
+import { resolveOptions, type FramedChannelOptions } from "./channel-options.js";
+import { Fifo } from "./fifo.js";
 import {
   FramingError,
   HEADER_SIZE,
@@ -20,32 +21,6 @@ import {
 } from "./framing.js";
 import type { ChannelPort } from "./port.js";
 
-/** Tuning of a FramedChannel; every field is optional. */
-export interface FramedChannelOptions {
-  /** Largest frame sent or accepted, in bytes. Default 256 MiB. */
-  maxFrameSize?: number;
-  /** Largest data-channel message we send (header included), further capped by the peer's limit. Default 64 KiB. */
-  maxFragmentSize?: number;
-  /** `write` pauses while the channel buffers more than this many bytes. Default 1 MiB. */
-  highWaterMark?: number;
-  /** ...and resumes once the buffer has drained to this level. Default 256 KiB. */
-  lowWaterMark?: number;
-  /** How often a heartbeat is sent; 0 sends none. Default 2000 ms. */
-  heartbeatIntervalMs?: number;
-  /** Close when nothing at all has arrived for this long; 0 never does. Default 8000 ms, so a vanished peer is noticed within 10 s even when the watchdog fires late. */
-  heartbeatTimeoutMs?: number;
-  /** A write fails (and the channel closes) when the buffer makes no progress for this long. Default 30000 ms. */
-  writeTimeoutMs?: number;
-  /**
-   * How long closing may take at each step: letting already-accepted writes finish, and
-   * waiting for the peer's CLOSE_ACK or for the peer to close the channel after our
-   * CLOSE_ACK. Those two waits also end once the peer has been silent for a heartbeat
-   * interval plus a second (a live peer sends at least a heartbeat that often), so a
-   * vanished peer holds a close up for 3 s by default, not 5. Default 5000 ms.
-   */
-  closeTimeoutMs?: number;
-}
-
 /** How a FramedChannel ended. */
 export interface CloseInfo {
   /** Why: our own reason, the peer's CLOSE reason, or what went wrong. */
@@ -58,17 +33,6 @@ export interface CloseInfo {
 
 /** Receives each whole frame. If it returns a promise, the next frame waits for it. */
 export type FrameHandler = (frame: Uint8Array) => void | Promise<void>;
-
-const DEFAULTS: Required<FramedChannelOptions> = {
-  maxFrameSize: DEFAULT_MAX_FRAME_SIZE,
-  maxFragmentSize: 64 * 1024,
-  highWaterMark: 1024 * 1024,
-  lowWaterMark: 256 * 1024,
-  heartbeatIntervalMs: 2000,
-  heartbeatTimeoutMs: 8000,
-  writeTimeoutMs: 30000,
-  closeTimeoutMs: 5000,
-};
 
 /** After a protocol error, how long the CLOSE we send may take to leave the buffer before the port closes. */
 const CLOSE_DRAIN_MS = 1000;
@@ -743,78 +707,6 @@ interface PendingWrite {
   frame: Uint8Array;
   resolve: () => void;
   reject: (error: Error) => void;
-}
-
-/**
- * A first-in first-out queue with O(1) removal at the head (an array's
- * shift is linear, and a burst of small frames can queue tens of thousands).
- */
-class Fifo<T> {
-  private items: T[] = [];
-  private head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  push(item: T): void {
-    this.items.push(item);
-  }
-
-  /** The item `index` places from the head (0 is the head); the caller checks the bounds. */
-  at(index: number): T {
-    return this.items[this.head + index]!;
-  }
-
-  /** Removes and returns the head; the caller checks that there is one. */
-  shift(): T {
-    const item = this.items[this.head]!;
-    this.items[this.head++] = undefined as T; // let it be collected
-    this.compact();
-    return item;
-  }
-
-  /** Removes and returns the first `count` items (fewer if there are fewer). */
-  take(count: number): T[] {
-    const end = Math.min(this.items.length, this.head + count);
-    const taken = this.items.slice(this.head, end);
-    this.items.fill(undefined as T, this.head, end);
-    this.head = end;
-    this.compact();
-    return taken;
-  }
-
-  clear(): void {
-    this.items = [];
-    this.head = 0;
-  }
-
-  private compact(): void {
-    if (this.head === this.items.length) this.clear();
-    else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-  }
-}
-
-function resolveOptions(options: FramedChannelOptions): Required<FramedChannelOptions> {
-  const resolved = { ...DEFAULTS };
-  for (const key of Object.keys(DEFAULTS) as Array<keyof FramedChannelOptions>) {
-    const value = options[key];
-    if (value === undefined) continue;
-    if (typeof value !== "number" || !(value >= 0) || !Number.isFinite(value)) {
-      throw new RangeError(`FramedChannel option ${key} must be a finite number >= 0, got ${String(value)}`);
-    }
-    resolved[key] = value;
-  }
-  if (resolved.maxFragmentSize <= HEADER_SIZE) {
-    throw new RangeError(`maxFragmentSize must exceed the ${HEADER_SIZE}-byte header`);
-  }
-  if (resolved.lowWaterMark > resolved.highWaterMark) {
-    throw new RangeError("lowWaterMark must not exceed highWaterMark");
-  }
-  return resolved;
 }
 
 /** Resolves when `promise` settles or after `ms`, whichever is first. */
