@@ -24,17 +24,13 @@ import {
   type BonitoMessage,
   type SessionCache,
 } from "../protocol/index.js";
+import { ConnectionState, type ConnectionStatus, type StatusListener } from "./connection-state.js";
 import { FrontendSessions } from "./sessions.js";
+
+export type { ConnectionStatus, StatusListener } from "./connection-state.js";
 
 /** The connection's send function: returns something other than false/undefined on success. */
 export type SendFunction = (bytes: Uint8Array) => unknown;
-
-/**
- * `connecting` → `open` ↔ `connecting` (reconnects) → `closed`. `open` means connected end
- * to end: the transport is up *and* the server's session is ready (its first frame after
- * our JSDoneLoading has arrived), not merely that the local transport opened.
- */
-export type ConnectionStatus = "connecting" | "open" | "closed";
 
 /**
  * A session's initial frame as `init_session` takes it: bytes (Bonito's layout, an array of
@@ -50,9 +46,6 @@ export interface FrontendDom {
   /** Puts `html` (a DomNode, RawHtml or string) in place of `node` (`replace`) or into it. */
   update(node: unknown, html: unknown, replace: boolean): void;
 }
-
-/** Told of each status change; `reason` says why, for `closed`. */
-export type StatusListener = (status: ConnectionStatus, reason?: string) => void;
 
 export interface RuntimeOptions {
   /**
@@ -97,15 +90,12 @@ export class BonitoRuntime {
 
   private sessionId: string | undefined;
   private compression = false;
-  private status: ConnectionStatus = "connecting";
-  /** Why the connection closed, once it has. */
-  private closeReason: string | undefined;
+  private readonly connection = new ConnectionState();
   /** The transport is open: messages go out now (the session may not be ready yet). */
   private linkOpen = false;
   private sendFunction: SendFunction | undefined;
   private queue: BonitoMessage[] = [];
   private readonly observables = new Map<string, Observable<any>>();
-  private readonly statusListeners = new Set<StatusListener>();
   private readonly errorListeners = new Set<(error: Error) => void>();
   private loading: Promise<void> = Promise.resolve();
   private pingTimer: ReturnType<typeof setTimeout> | undefined;
@@ -113,7 +103,6 @@ export class BonitoRuntime {
   private readonly evaluate: (code: JSCode, runtime: BonitoRuntime) => unknown;
   private readonly logger: Logger;
   private readonly dom: FrontendDom | undefined;
-  private connectionWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
 
   constructor(options: RuntimeOptions = {}) {
     this.pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
@@ -190,7 +179,7 @@ export class BonitoRuntime {
    * frame arrives, which the server sends as soon as the session is ready.
    */
   on_connection_open(send: SendFunction, compressionEnabled: boolean, enablePings = true): void {
-    if (this.status === "closed") return;
+    if (this.connection.status === "closed") return;
     this.sendFunction = send;
     this.compression = compressionEnabled;
     this.linkOpen = true;
@@ -202,19 +191,18 @@ export class BonitoRuntime {
 
   /** The link is down but may come back: new messages queue meanwhile. */
   on_connection_connecting(): void {
-    if (this.status === "closed") return;
+    if (this.connection.status === "closed") return;
     this.linkOpen = false;
     this.stopPings();
-    this.setStatus("connecting");
+    this.connection.set("connecting");
   }
 
   /** The connection gave up for good; `reason` says why (shown to status listeners and waiters). */
   on_connection_close(reason?: string): void {
-    if (this.status === "closed") return;
+    if (this.connection.status === "closed") return;
     this.linkOpen = false;
-    this.closeReason = reason ?? "connection closed";
     this.stopPings();
-    this.setStatus("closed");
+    this.connection.set("closed", reason ?? "connection closed");
   }
 
   /** The connection says which transport carries the session (and why it fell back, if it did). */
@@ -226,18 +214,17 @@ export class BonitoRuntime {
 
   /** Current connection status. */
   connection_status(): ConnectionStatus {
-    return this.status;
+    return this.connection.status;
   }
 
   /** Why the connection closed; undefined while it has not. */
   close_reason(): string | undefined {
-    return this.closeReason;
+    return this.connection.closeReason;
   }
 
   /** Be told of every status change (with the reason, for `closed`). Returns an unsubscribe function. */
   on_status_change(listener: StatusListener): () => void {
-    this.statusListeners.add(listener);
-    return () => this.statusListeners.delete(listener);
+    return this.connection.onChange(listener);
   }
 
   /** Be told of errors raised while processing server messages. Returns an unsubscribe function. */
@@ -251,9 +238,7 @@ export class BonitoRuntime {
    * is ready. Rejects, with the reason, if the connection closes first.
    */
   wait_for_connection(): Promise<void> {
-    if (this.status === "open") return Promise.resolve();
-    if (this.status === "closed") return Promise.reject(this.closedError());
-    return new Promise((resolve, reject) => this.connectionWaiters.push({ resolve, reject }));
+    return this.connection.whenOpen();
   }
 
   /**
@@ -274,9 +259,9 @@ export class BonitoRuntime {
    * Reported once the frame has been processed: decoding and processing run in one task.
    */
   private frameArrived(): void {
-    if (!this.linkOpen || this.status !== "connecting") return;
+    if (!this.linkOpen || this.connection.status !== "connecting") return;
     queueMicrotask(() => {
-      if (this.linkOpen && this.status === "connecting") this.setStatus("open");
+      if (this.linkOpen && this.connection.status === "connecting") this.connection.set("open");
     });
   }
 
@@ -509,22 +494,6 @@ export class BonitoRuntime {
       exception: failure === null ? "nothing" : String(failure),
       stacktrace: failure === null ? "" : failure.stack ?? "",
     });
-  }
-
-  private setStatus(status: ConnectionStatus): void {
-    if (this.status === status) return;
-    this.status = status;
-    if (status !== "connecting") {
-      const waiters = this.connectionWaiters;
-      this.connectionWaiters = [];
-      for (const waiter of waiters) status === "open" ? waiter.resolve() : waiter.reject(this.closedError());
-    }
-    const reason = status === "closed" ? this.closeReason : undefined;
-    for (const listener of [...this.statusListeners]) listener(status, reason);
-  }
-
-  private closedError(): Error {
-    return new Error(`connection closed: ${this.closeReason ?? "connection closed"}`);
   }
 
   private schedulePing(): void {
