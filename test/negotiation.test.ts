@@ -11,9 +11,9 @@ import http from "node:http";
 import { RTCPeerConnection, type RTCDataChannel } from "werift";
 import { WebSocket } from "ws";
 import { connectSignaling, SignalingServer, type SignalingClient } from "../src/signaling/index.js";
+import { isRelayCandidate } from "../src/webrtc/sdp.js";
 import {
   NegotiationError,
-  isRelayCandidate,
   negotiateAsAnswerer,
   negotiateAsOfferer,
   type AnswererOutgoing,

@@ -10,7 +10,7 @@
  * ICE took ~40 ms and the DTLS handshake itself ~15 ms.
  *
  * The wait matters only when the client can be first. Our negotiation makes
- * the answerer the DTLS server (`a=setup:passive` in its answer, see withAnswerSetup in negotiation.ts),
+ * the answerer the DTLS server (`a=setup:passive` in its answer, see withAnswerSetup in webrtc/sdp.ts),
  * so a werift client is the offerer, which is ICE-controlling: it learns that
  * ICE connected from the answer to its nominating check, after the controlled
  * answerer has processed that check. The answerer usually has its DTLS server
