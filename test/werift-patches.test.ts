@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import { readFileSync } from "node:fs";
-import { DtlsClient, DtlsServer, RTCDtlsTransport, RTCPeerConnection, StunProtocol, UdpTransport, type Connection } from "werift";
+import { classes, DtlsClient, DtlsServer, RTCDtlsTransport, RTCPeerConnection, StunProtocol, UdpTransport, type Connection, type Protocol } from "werift";
 import {
   applyWeriftPatches,
   untestedWeriftMessage,
@@ -25,6 +25,7 @@ import { watchDtlsTransports } from "../src/webrtc/backends/werift/patches/dtls-
 import { UDP_SOCKET_BUFFER_BYTES, udpSocketsOf } from "../src/webrtc/backends/werift/patches/udp-buffers.js";
 import { loadedWeriftVersion, TESTED_WERIFT_VERSIONS } from "../src/webrtc/backends/werift/patches/version.js";
 import { forgetFallbackStunServers } from "../src/webrtc/backends/werift/patches/no-default-stun.js";
+import { iceConsentPatch, isConsentRequest } from "../src/webrtc/backends/werift/patches/ice-consent.js";
 import { startTurnServer, type TurnServer } from "./helpers/coturn.js";
 import { spawnScript } from "./helpers/process.js";
 import { connectBackendPairAlone, type BackendPair } from "./helpers/backend-pair.js";
@@ -432,6 +433,82 @@ describe("werift patch udp-buffers", { timeout: 60_000 }, () => {
   });
 });
 
+// ---- ICE consent --------------------------------------------------------------
+
+/** The STUN/TCP protocols of `pc`'s candidate pairs, each once. */
+function iceProtocolsOf(pc: RTCPeerConnection): Protocol[] {
+  const connection = iceConnectionOf(pc);
+  return [...new Set([...connection.checkList, connection.nominated].flatMap((pair) => (pair ? [pair.protocol] : [])))];
+}
+
+/**
+ * Two bare werift peers (the patch on both, or on neither) where B holds back every STUN
+ * answer it sends until `release()`, and A's consent requests are recorded in order with
+ * how each ended. Stands for a process that reads its socket late (a loaded CPU, a full
+ * receive buffer): the answers exist, they just arrive late.
+ */
+async function peersWithLateConsentAnswers(t: TestContext, patched: boolean) {
+  const peers = await rawPair(t, (pc) => {
+    if (patched) iceConsentPatch.apply(pc);
+  });
+  const held: Array<() => void> = [];
+  let holding = true;
+  for (const protocol of iceProtocolsOf(peers.pcB)) {
+    const sendStun = protocol.sendStun.bind(protocol);
+    protocol.sendStun = (message, addr) => {
+      if (!holding || message.messageClass !== classes.RESPONSE) return sendStun(message, addr);
+      held.push(() => void sendStun(message, addr).catch(() => {}));
+      return Promise.resolve();
+    };
+  }
+  const outcomes: Array<Promise<string>> = [];
+  const sent: Array<() => void> = [];
+  for (const protocol of iceProtocolsOf(peers.pcA)) {
+    const request = protocol.request;
+    protocol.request = (message, addr, integrityKey, options, onRequestSent) => {
+      const answer = request.call(protocol, message, addr, integrityKey, options, onRequestSent);
+      if (isConsentRequest(options)) {
+        outcomes.push(answer.then(() => "answered", (error: Error) => `gave up: ${error.constructor.name}`));
+        sent.shift()?.();
+      }
+      return answer;
+    };
+  }
+  return {
+    pcA: peers.pcA,
+    /** Resolves when A has sent its `n`th consent request (1-based). */
+    consentRequestSent(n: number): Promise<void> {
+      return new Promise((resolve) => {
+        const check = () => (outcomes.length >= n ? resolve() : sent.push(check));
+        check();
+      });
+    },
+    /** How A's `n`th consent request ended (once it was sent). */
+    outcome: (n: number): Promise<string> => outcomes[n - 1]!,
+    release() {
+      holding = false;
+      for (const send of held.splice(0)) send();
+    },
+  };
+}
+
+describe("werift patch ice-consent", { timeout: 60_000 }, () => {
+  it("canary: werift gives up on a consent answer it has not read within its short response timeout", async (t) => {
+    const peers = await peersWithLateConsentAnswers(t, false);
+    await within(peers.consentRequestSent(1), 15_000, "A's first consent request");
+    assert.equal(await within(peers.outcome(1), 15_000, "the first consent request ends"), "gave up: TransactionTimeout");
+    peers.release();
+  });
+
+  it("with the patch, an answer read only after the next consent request went out still renews consent", async (t) => {
+    const peers = await peersWithLateConsentAnswers(t, true);
+    await within(peers.consentRequestSent(2), 20_000, "A's second consent request");
+    peers.release();
+    assert.equal(await within(peers.outcome(1), 15_000, "the first consent request ends"), "answered");
+    assert.equal(peers.pcA.iceConnectionState, "connected");
+  });
+});
+
 // ---- STUN fallback ------------------------------------------------------------
 
 /** werift's ICE connection of a data-channel-only peer (made by createDataChannel). */
@@ -523,7 +600,7 @@ describe("applyWeriftPatches", () => {
     const { warnings, errors, logger } = recordingLogger();
     const pc = new RTCPeerConnection({ iceServers: [] });
     t.after(() => pc.close());
-    assert.deepEqual(await withPatches(true, async () => applyWeriftPatches(pc, { logger })), ["dtls-record-sequence", "udp-buffers", "dtls-early-datagrams", "dtls-early-start", "no-default-stun", "turn-allocation"]);
+    assert.deepEqual(await withPatches(true, async () => applyWeriftPatches(pc, { logger })), ["dtls-record-sequence", "udp-buffers", "dtls-early-datagrams", "dtls-early-start", "no-default-stun", "turn-allocation", "ice-consent"]);
     const off = new RTCPeerConnection({ iceServers: [] });
     t.after(() => off.close());
     assert.deepEqual(await withPatches(false, async () => applyWeriftPatches(off, { logger })), []);

@@ -22,6 +22,7 @@ import type { WeriftPatch } from "./patch.js";
 import { udpBuffersPatch } from "./udp-buffers.js";
 import { noDefaultStunPatch } from "./no-default-stun.js";
 import { turnAllocationPatch } from "./turn-allocation.js";
+import { iceConsentPatch } from "./ice-consent.js";
 import { loadedWeriftVersion, TESTED_WERIFT_VERSIONS } from "./version.js";
 
 export type { WeriftPatch } from "./patch.js";
@@ -37,6 +38,7 @@ export const WERIFT_PATCHES: readonly WeriftPatch[] = [
   dtlsEarlyStartPatch,
   noDefaultStunPatch,
   turnAllocationPatch,
+  iceConsentPatch,
 ];
 
 /** Whether `env` turns the patches off. */
