@@ -170,8 +170,11 @@ export async function runHostileSuite(options: SuiteOptions): Promise<SuiteResul
 
     await withPendingRoom(targets.rtc, async (room) => {
       const all = attacks(targets, limits, room).filter((attack) => !options.only || options.only.test(attack.name));
-      // Warm up every code path (werift, compression, signaling) before the memory baseline.
+      // Warm up every code path (werift, compression, signaling) and the allocator (the
+      // unfinished flood's large buffers) before the memory baseline: memory a first use
+      // keeps (compiled code, grown malloc arenas) is not a leak.
       for (const attack of all) await runAttack(attack, 2, random);
+      await unfinishedFlood(targets.ws, 2, Math.min(options.server.maxFrameSize - 1, Math.ceil(limits.maxInboundBytes / 6)));
       start = await drained(server, 60_000);
       await serverStats(server);
       await canaryReport(canary!);
