@@ -24,7 +24,7 @@ describe("hostile fuzz", { timeout: 900_000 }, () => {
     for (const line of formatTable(result.rows).split("\n")) t.diagnostic(line);
     const MB = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
     t.diagnostic(`server RSS ${MB(result.start.rss)} before, ${MB(result.end.rss)} after; open files ${result.start.fds} before, ${result.end.fds} after`);
-    t.diagnostic(`server JS heap ${MB(result.start.heapUsed)} before, ${MB(result.end.heapUsed)} after; array buffers ${MB(result.start.arrayBuffers)} before, ${MB(result.end.arrayBuffers)} after`);
+    t.diagnostic(`server JS heap ${MB(result.start.heapUsed)} used of ${MB(result.start.heapTotal)} before, ${MB(result.end.heapUsed)} of ${MB(result.end.heapTotal)} after; array buffers ${MB(result.start.arrayBuffers)} before, ${MB(result.end.arrayBuffers)} after`);
     for (const [name, lane] of Object.entries(result.canaryUnderAttack)) {
       t.diagnostic(`canary ${name}: ${lane.roundTrips} round trips under attack, p99 ${lane.p99RttMs.toFixed(1)} ms, worst ${lane.maxRttMs.toFixed(1)} ms`);
     }
