@@ -8,12 +8,12 @@
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
-import { request as httpRequest } from "node:http";
 import { connect as tcpConnect } from "node:net";
 import { serve, WebSocketConnection, type BonitoServer, type Session } from "../src/index.js";
 import { WebRTCConnection } from "../src/webrtc/index.js";
 import { connectFrontend, connectWithBootstrap, type Frontend } from "../src/frontend/node/index.js";
 import { echoApp } from "./helpers/echo-app.js";
+import { httpGet } from "./helpers/http.js";
 import { emptyMaps, forgedSessionCache, updateWithRawPayload, zeroBomb } from "./helpers/hostile-inputs.js";
 import { nextValue, waitUntil, within, MiB } from "./helpers/payload.js";
 import { fetchRawBootstrap, openSocket, rawFrontend } from "./helpers/raw-frontend.js";
@@ -173,17 +173,17 @@ describe("hostile visitors: one defect each", { timeout: 180_000 }, () => {
   test("5. pending sessions are capped per address and in all: 503 naming the limit, a slot frees once a page loads", async () => {
     const defaults = await serve(() => "", { logger: quiet });
     try {
-      const statuses = await Promise.all(Array.from({ length: 40 }, () => getStatus(defaults.url)));
+      const statuses = await Promise.all(Array.from({ length: 40 }, () => getPage(defaults.url)));
       assert.equal(statuses.filter((s) => s.status === 200).length, 32, "the default cap per address is 32");
       const refused = statuses.find((s) => s.status === 503)!;
       assert.match(refused.body, /limit maxPendingSessionsPerAddress 32/);
-      assert.equal(refused.retryAfter, "5");
+      assert.equal(refused.headers["retry-after"], "5");
     } finally {
       await defaults.close();
     }
     const server = await serve(() => "", { logger: quiet, limits: { maxPendingSessions: 6, maxPendingSessionsPerAddress: 4 } });
     try {
-      const from = (address: string) => getStatus(server.url, address);
+      const from = (address: string) => getPage(server.url, address);
       const first = await Promise.all([1, 2, 3, 4].map(() => from("127.0.0.1")));
       assert.deepEqual(first.map((s) => s.status), [200, 200, 200, 200]);
       assert.match((await from("127.0.0.1")).body, /limit maxPendingSessionsPerAddress 4/);
@@ -198,10 +198,10 @@ describe("hostile visitors: one defect each", { timeout: 180_000 }, () => {
     const freeing = await serve(() => "", { logger: quiet, limits: { maxPendingSessionsPerAddress: 1 } });
     try {
       const page = await rawFrontend(freeing.url);
-      assert.equal((await getStatus(freeing.url)).status, 503);
+      assert.equal((await getPage(freeing.url)).status, 503);
       page.sendLoaded();
       await waitUntil(() => sessionOf(freeing, page.bootstrap.sessionId).status === "open", 10_000, "the page loaded");
-      assert.equal((await getStatus(freeing.url)).status, 200);
+      assert.equal((await getPage(freeing.url)).status, 200);
       page.ws.terminate();
     } finally {
       await freeing.close();
@@ -271,7 +271,7 @@ describe("hostile visitors: one defect each", { timeout: 180_000 }, () => {
       await within(pong, 10_000, "a pong on the untouched socket");
       other.ws.terminate();
       // DNS rebinding: the attacker's name for this server is not one it answers to.
-      const rebound = await getStatus(server.url, undefined, { host: `evil.example:${new URL(server.url).port}` });
+      const rebound = await getPage(server.url, undefined, { host: `evil.example:${new URL(server.url).port}` });
       assert.equal(rebound.status, 403);
       assert.match(rebound.body, /host "evil\.example" is not allowed: add it to serve\(\{ allowedHosts \}\)/);
       assert.equal(page.status(), "open");
@@ -377,20 +377,7 @@ function rawUpgrade(port: number, path: string): Promise<string> {
   });
 }
 
-/** GETs a page from `localAddress` (any 127.x address is this host) with extra headers. */
-function getStatus(
-  url: string,
-  localAddress?: string,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; body: string; retryAfter: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { localAddress, headers: { accept: "text/html", ...headers }, agent: false }, (response) => {
-      let body = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => (body += chunk));
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, body, retryAfter: response.headers["retry-after"] as string | undefined }));
-    });
-    request.on("error", reject);
-    request.end();
-  });
+/** GETs a page (as a browser asks for it) from `localAddress`, with extra headers. */
+function getPage(url: string, localAddress?: string, headers: Record<string, string> = {}) {
+  return httpGet(url, { accept: "text/html", localAddress, headers });
 }

@@ -6,7 +6,7 @@
  */
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { request as httpRequest, type IncomingMessage } from "node:http";
+import type { IncomingMessage } from "node:http";
 import { networkInterfaces } from "node:os";
 import { Socket } from "node:net";
 import { serve, WebSocketConnection, type BonitoServer } from "../src/index.js";
@@ -22,6 +22,7 @@ import {
 } from "../src/server/public-url.js";
 import { webSocketUrl } from "../src/core/urls.js";
 import { echoApp } from "./helpers/echo-app.js";
+import { httpGet } from "./helpers/http.js";
 import { nextValue } from "./helpers/payload.js";
 
 /** A request as `requestBaseUrl` sees it: headers and whether its socket is TLS. */
@@ -107,19 +108,6 @@ function withoutQuery(url: string): string {
   return parsed.href;
 }
 
-/** GET `url` as a Node frontend would, with `headers` (fetch cannot set Host). */
-function getJson(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { headers: { accept: "application/json", ...headers } }, (response) => {
-      let body = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => (body += chunk));
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
-    });
-    request.on("error", reject);
-    request.end();
-  });
-}
 
 describe("public URLs: a server on every interface", { timeout: 120_000 }, () => {
   let webrtc: BonitoServer;
@@ -148,13 +136,13 @@ describe("public URLs: a server on every interface", { timeout: 120_000 }, () =>
   test("each bootstrap names the address its request used", async (t) => {
     const port = (server: BonitoServer) => new URL(server.url).port;
     for (const address of addresses) {
-      const rtc = JSON.parse((await getJson(`http://${address}:${port(webrtc)}/`)).body);
+      const rtc = JSON.parse((await httpGet(`http://${address}:${port(webrtc)}/`)).body);
       assert.equal(rtc.connection.signalingUrl, `ws://${address}:${port(webrtc)}/bonito-signaling`);
-      const ws = JSON.parse((await getJson(`http://${address}:${port(websocket)}/`)).body);
+      const ws = JSON.parse((await httpGet(`http://${address}:${port(websocket)}/`)).body);
       assert.equal(withoutQuery(ws.connection.url), `ws://${address}:${port(websocket)}/bonito-ws/${ws.sessionId}`);
     }
     // A name works as well as an address.
-    const named = JSON.parse((await getJson(`http://127.0.0.1:${port(webrtc)}/`, { host: `localhost:${port(webrtc)}` })).body);
+    const named = JSON.parse((await httpGet(`http://127.0.0.1:${port(webrtc)}/`, { headers: { host: `localhost:${port(webrtc)}` } })).body);
     assert.equal(named.connection.signalingUrl, `ws://localhost:${port(webrtc)}/bonito-signaling`);
     t.diagnostic(`addresses tried: ${addresses.join(", ")}`);
   });
@@ -177,9 +165,9 @@ describe("public URLs: a server on every interface", { timeout: 120_000 }, () =>
   test("X-Forwarded-* is ignored unless trustProxy; a malformed Host is refused", async () => {
     const port = new URL(webrtc.url).port;
     const forwarded = { "x-forwarded-proto": "https", "x-forwarded-host": "proxy.example" };
-    const ignored = JSON.parse((await getJson(`http://127.0.0.1:${port}/`, forwarded)).body);
+    const ignored = JSON.parse((await httpGet(`http://127.0.0.1:${port}/`, { headers: forwarded })).body);
     assert.equal(ignored.connection.signalingUrl, `ws://127.0.0.1:${port}/bonito-signaling`);
-    const bad = await getJson(`http://127.0.0.1:${port}/`, { host: "[not-a-host" });
+    const bad = await httpGet(`http://127.0.0.1:${port}/`, { headers: { host: "[not-a-host" } });
     assert.equal(bad.status, 403);
     assert.match(bad.body, /Host header/);
   });
@@ -190,7 +178,7 @@ describe("public URLs: behind a proxy", { timeout: 60_000 }, () => {
     const server = await serve(echoApp().app, { trustProxy: true, connection: () => new WebRTCConnection() });
     try {
       const forwarded = { "x-forwarded-proto": "https", "x-forwarded-host": "proxy.example" };
-      const bootstrap = JSON.parse((await getJson(server.url, forwarded)).body);
+      const bootstrap = JSON.parse((await httpGet(server.url, { headers: forwarded })).body);
       assert.equal(bootstrap.connection.signalingUrl, "wss://proxy.example/bonito-signaling");
     } finally {
       await server.close();
@@ -202,7 +190,7 @@ describe("public URLs: behind a proxy", { timeout: 60_000 }, () => {
     try {
       assert.equal(server.url, "https://example.org/app/");
       const local = `http://127.0.0.1:${(server.httpServer.address() as { port: number }).port}/`;
-      const bootstrap = JSON.parse((await getJson(local)).body);
+      const bootstrap = JSON.parse((await httpGet(local)).body);
       assert.equal(withoutQuery(bootstrap.connection.url), `wss://example.org/app/bonito-ws/${bootstrap.sessionId}`);
     } finally {
       await server.close();

@@ -5,10 +5,10 @@
  * closed, or the request got an error status) or accepted (the session answered a ping
  * sent after the input, so it is still alive). A try the server never answers fails the run.
  */
-import { request as httpRequest } from "node:http";
 import { connect as tcpConnect } from "node:net";
 import WebSocket from "ws";
 import { encodeClientFrame, zlibDeflate } from "../../src/protocol/index.js";
+import { httpGet } from "./http.js";
 import { Kind, encodeHeader, encodeHeartbeat } from "../../src/webrtc/channel/header.js";
 import { fragmentFrame } from "../../src/webrtc/channel/fragmenter.js";
 import {
@@ -210,20 +210,6 @@ export async function unfinishedFlood(url: string, sockets: number, bytes: numbe
 }
 
 // ---- HTTP and upgrades --------------------------------------------------------------------
-
-/** A GET from `localAddress` (any 127.x address is this host, and counts as another client). */
-function httpGet(url: string, options: { localAddress?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { localAddress: options.localAddress, headers: { accept: "application/json", ...options.headers }, agent: false }, (response) => {
-      let body = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => (body += chunk));
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
-    });
-    request.on("error", reject);
-    request.end();
-  });
-}
 
 async function httpStatus(url: string, options: { localAddress?: string; headers?: Record<string, string> } = {}): Promise<number> {
   return (await httpGet(url, options)).status;
